@@ -1,0 +1,3 @@
+"""SkyGround's HTTP service and command line."""
+
+__all__: list[str] = []

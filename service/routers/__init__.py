@@ -1,0 +1,3 @@
+"""HTTP routers, one module per resource."""
+
+__all__: list[str] = []

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import os
+import stat
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, text
+
+from models._alembic import include_object
+from models.cluster import EmbeddedCluster
+from models.db import current_revision, head_revision
+from models.settings import DatabaseSettings
+from models.tables import Base
+
+
+def test_cluster_runs_as_unprivileged_user_on_loopback(cluster_home, database_url):
+    cluster = EmbeddedCluster(DatabaseSettings(home=cluster_home, database_url=None))
+    status = cluster.status()
+    assert status.running
+    assert status.port not in (None, 5432)
+    owner = os.stat(cluster.data_dir).st_uid
+    if os.geteuid() == 0:
+        assert owner != 0
+    assert stat.S_IMODE(os.stat(cluster.state_file).st_mode) == 0o600
+    assert "127.0.0.1" in database_url
+
+
+def test_schema_is_at_head_with_postgis(engine: Engine):
+    assert current_revision(engine) == head_revision()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT postgis_version()")).scalar()
+
+
+def test_migrations_match_the_models(engine: Engine):
+    with engine.connect() as conn:
+        context = MigrationContext.configure(
+            conn, opts={"include_object": include_object, "compare_type": True}
+        )
+        diff = compare_metadata(context, Base.metadata)
+    assert diff == []
+
+
+def test_every_geometry_has_srid_4326_and_a_gist_index(engine: Engine):
+    with engine.connect() as conn:
+        columns = conn.execute(
+            text("SELECT f_table_name, f_geometry_column, srid FROM geometry_columns")
+        ).all()
+        assert {row.srid for row in columns} == {4326}
+        for table, column, _ in columns:
+            indexed = conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_indexes WHERE tablename = :t "
+                    "AND indexdef ILIKE '%USING gist%' AND indexdef LIKE '%' || :c || '%'"
+                ),
+                {"t": table, "c": column},
+            ).scalar_one()
+            assert indexed == 1, (table, column)
