@@ -28,7 +28,7 @@ from pathlib import Path
 from models.errors import ClusterError
 from models.settings import DatabaseSettings
 
-__all__ = ["ClusterStatus", "EmbeddedCluster", "find_pg_bindir"]
+__all__ = ["ClusterStatus", "EmbeddedCluster", "external_programs", "find_pg_bindir"]
 
 RUNUSER = Path("/sbin/runuser")
 SUPERUSER = "skyground"
@@ -56,6 +56,16 @@ def find_pg_bindir(configured: Path | None = None) -> Path:
             "run 'make setup' (installs postgresql-15 and postgresql-15-postgis-3)",
         )
     return candidates[-1].parent
+
+
+SERVER_PROGRAMS = ("initdb", "pg_ctl", "postgres")
+CLIENT_PROGRAMS = ("pg_dump", "pg_restore")
+
+
+def external_programs(configured_bindir: Path | None = None) -> list[Path]:
+    """Every system program the database code runs (setup must install each)."""
+    bindir = find_pg_bindir(configured_bindir)
+    return [RUNUSER, *(bindir / name for name in SERVER_PROGRAMS + CLIENT_PROGRAMS)]
 
 
 def _free_port() -> int:

@@ -26,8 +26,10 @@ class Output:
     json_mode: bool = False
     lang: str = "zh-CN"
     settings: Settings = field(default_factory=Settings.from_env)
-    console: Console = field(default_factory=lambda: Console(highlight=False))
-    errors: Console = field(default_factory=lambda: Console(stderr=True, highlight=False))
+    console: Console = field(default_factory=lambda: Console(highlight=False, soft_wrap=True))
+    errors: Console = field(
+        default_factory=lambda: Console(stderr=True, highlight=False, soft_wrap=True)
+    )
 
     def t(self, key: str, /, **params: object) -> str:
         """A catalogue message in this command's language."""

@@ -1,0 +1,42 @@
+# SkyGround: `make demo` and `make test` set up everything they need on Debian 12 (as root).
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export PYTHON
+
+.PHONY: help setup system venv demo test lint typecheck bench clean
+
+help:
+	@echo "make demo   - install what is missing, start the local database, load demo data, serve http://127.0.0.1:8000"
+	@echo "make test   - install what is missing and run the whole test suite"
+	@echo "make lint   - ruff and mypy"
+
+setup: system venv
+
+system:
+	@bash scripts/setup-system.sh
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	@touch $@
+
+demo: setup
+	$(BIN)/skyground demo
+
+test: setup
+	$(BIN)/python -m pytest -p no:cacheprovider --cov --cov-report=term:skip-covered tests
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: setup
+	@echo "benchmarks arrive with the satellite issue"
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage
