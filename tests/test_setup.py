@@ -1,4 +1,4 @@
-"""Setup is complete: every system program and file we rely on comes from a package setup installs."""
+"""Setup is complete: every system program and file we use comes from a package setup installs."""
 
 from __future__ import annotations
 
