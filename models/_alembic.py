@@ -16,4 +16,6 @@ def include_object(
     if type_ == "table" and reflected and compare_to is None:
         if name == "spatial_ref_sys" or (name is not None and "_p20" in name):
             return False
-    return bool(alembic_helpers.include_object(obj, name, type_, reflected, compare_to))
+    return bool(
+        alembic_helpers.include_object(obj, name, type_, reflected, compare_to)  # type: ignore[no-untyped-call]
+    )

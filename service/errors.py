@@ -45,7 +45,7 @@ def request_language(request: Request) -> str:
 def _status_for(error: SkyGroundError) -> int:
     for cls in type(error).__mro__:
         if cls in STATUS_BY_ERROR:
-            return STATUS_BY_ERROR[cls]  # type: ignore[index]
+            return STATUS_BY_ERROR[cls]
     return 400 if getattr(error, "client_error", False) else 500
 
 
