@@ -56,3 +56,24 @@ def test_every_geometry_has_srid_4326_and_a_gist_index(engine: Engine):
                 {"t": table, "c": column},
             ).scalar_one()
             assert indexed == 1, (table, column)
+
+
+def test_home_below_a_private_folder_still_gets_a_cluster(tmp_path):
+    # pytest's tmp_path sits below a 0700 folder: the server user cannot enter it.
+    home = tmp_path / "home"
+    cluster = EmbeddedCluster(DatabaseSettings(home=home, database_url=None), durable=False)
+    try:
+        assert cluster.start()
+        status = cluster.status()
+        assert status.running
+        if os.geteuid() == 0:
+            assert not status.data_dir.is_relative_to(tmp_path)
+            assert status.data_dir.is_relative_to("/var/lib/skyground/clusters")
+        else:
+            assert status.data_dir.is_relative_to(home)
+        assert EmbeddedCluster(DatabaseSettings(home=home, database_url=None)).data_dir == (
+            status.data_dir
+        )
+    finally:
+        cluster.destroy()
+    assert not status.data_dir.exists()
