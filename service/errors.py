@@ -7,8 +7,11 @@ traceback goes to the log.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -20,9 +23,9 @@ from models.errors import (
     NotFound,
     SkyGroundError,
 )
-from models.i18n import negotiate, t
+from models.i18n import catalogue, negotiate, t
 
-__all__ = ["STATUS_BY_ERROR", "add_exception_handlers", "request_language"]
+__all__ = ["STATUS_BY_ERROR", "add_exception_handlers", "request_language", "validation_reason"]
 
 log = logging.getLogger("skyground.service")
 
@@ -40,6 +43,20 @@ def request_language(request: Request) -> str:
     return negotiate(
         request.query_params.get("lang") or request.headers.get("accept-language"), default
     )
+
+
+def validation_reason(item: Mapping[str, Any], lang: str) -> str:
+    """A request validation failure's reason from the catalogue (``validation_<type>``).
+
+    Falls back to pydantic's English message for error types the catalogue lacks.
+    """
+    key = f"validation_{item.get('type')}"
+    if key in catalogue():
+        try:
+            return t(key, lang, **dict(item.get("ctx") or {}))
+        except (KeyError, IndexError, ValueError):
+            pass
+    return str(item.get("msg", ""))
 
 
 def _status_for(error: SkyGroundError) -> int:
@@ -72,9 +89,12 @@ def add_exception_handlers(app: FastAPI) -> None:
             name = ".".join(
                 str(p) for p in item.get("loc", ()) if p not in ("query", "path", "body")
             )
-            problems.append(t("error_invalid_parameter", lang, name=name, reason=item.get("msg")))
+            reason = validation_reason(item, lang)
+            problems.append(t("error_invalid_parameter", lang, name=name, reason=reason))
+        # jsonable_encoder: an error's ctx may hold exception objects json cannot write.
         return JSONResponse(
-            {"detail": "; ".join(problems), "errors": error.errors()}, status_code=422
+            {"detail": "; ".join(problems), "errors": jsonable_encoder(error.errors())},
+            status_code=422,
         )
 
     @app.exception_handler(OperationalError)

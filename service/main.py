@@ -6,13 +6,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from models.db import database_url, engine_for
 from models.settings import Settings
 from service.errors import add_exception_handlers
-from service.routers import health
+from service.routers import admin_units, health, plots
 
-__all__ = ["create_app"]
+__all__ = ["DOCS_STATIC_URL", "create_app"]
+
+#: Where the Swagger UI files are served from: the users' networks reach CDNs badly.
+DOCS_STATIC_URL = "/static/docs"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -25,15 +29,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         engine.dispose()
 
-    app = FastAPI(
+    # FastAPIOffline is FastAPI with /docs served from packaged Swagger UI files (no CDN);
+    # ReDoc is left out because its page loads fonts from the web.
+    app = FastAPIOffline(
         title="SkyGround",
         summary="Farm plots from space, sky and ground: plots, indices, tiles.",
         version="0.1.0",
         lifespan=lifespan,
+        redoc_url=None,
+        static_url=DOCS_STATIC_URL,
+        # No spec validation badge: it would send the spec's URL to swagger.io.
+        swagger_ui_parameters={"validatorUrl": None},
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.default_lang = settings.region.lang
     add_exception_handlers(app)
     app.include_router(health.router)
+    app.include_router(plots.router)
+    app.include_router(admin_units.router)
     return app

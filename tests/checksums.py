@@ -14,9 +14,7 @@ def table_checksums(engine: Engine, *, with_times: bool = False) -> dict[str, st
     sums: dict[str, str] = {}
     with engine.connect() as conn:
         for table in Base.metadata.sorted_tables:
-            columns = [
-                c.name for c in table.columns if with_times or c.name not in TIME_COLUMNS
-            ]
+            columns = [c.name for c in table.columns if with_times or c.name not in TIME_COLUMNS]
             key = ", ".join(f'"{c.name}"' for c in table.primary_key.columns)
             cols = ", ".join(f'"{c}"' for c in columns)
             # Geometries compare by their EWKB hex, which the row text cast already gives.

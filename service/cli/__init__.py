@@ -8,7 +8,7 @@ import typer
 
 from models.i18n import negotiate
 from models.settings import Settings
-from service.cli import db
+from service.cli import admin_units, db, demo, plots, serve
 from service.cli._common import Output
 
 __all__ = ["app", "main"]
@@ -20,6 +20,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(db.app, name="db")
+app.add_typer(plots.app, name="plots")
+app.add_typer(admin_units.app, name="admin-units")
+app.command("serve")(serve.serve)
+app.command("demo")(demo.demo)
 
 
 @app.callback()

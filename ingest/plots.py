@@ -1,0 +1,204 @@
+"""Import plots (tea gardens) from a vector file: map, check, then upsert on ``code``.
+
+One file is one transaction: any problem and nothing is written. Geometries are stored as
+EPSG:4326 MultiPolygons; ``area_m2`` is ``ST_Area(geom::geography)`` (WGS 84 ellipsoid, m²).
+A plot goes to the village whose polygon holds a point on its surface, else to the village
+whose code (or unique name) equals its village text; the text itself is kept in
+``village_name``. Re-running an import changes no row, key or ``updated_at``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from ingest._db import Progress, copy_rows, finish_job, run_count, run_sql, start_job
+from ingest._fields import PLOT_ALIASES, PLOT_FIELDS
+from ingest._prepare import Prepared, prepare, summary_notes
+from ingest.summary import ImportSummary, Note
+from ingest.vectors import ReadOptions
+from models.db import session_scope
+from models.errors import SkyGroundError
+from models.settings import ServiceArea
+
+__all__ = ["PlotImportOptions", "import_plots"]
+
+_STAGING_COLUMNS = (
+    "pos",
+    "code",
+    "name",
+    "owner",
+    "cooperative",
+    "village",
+    "crop",
+    "variety",
+    "planting_year",
+    "attributes",
+    "geom",
+)
+
+
+class _Rollback(Exception):
+    """Raised inside the transaction of a dry run so nothing is kept."""
+
+
+@dataclass(frozen=True)
+class PlotImportOptions:
+    """What ``skyground plots import`` was asked to do.
+
+    Attributes:
+        read: how to read the file (layer, CRS, encoding, GCJ-02, CSV axis order).
+        mapping: our field → the file's column, for fields the aliases do not find.
+        retire_missing: mark plots absent from the file retired (never deleted).
+        dry_run: check and count everything, then roll back.
+    """
+
+    read: ReadOptions = field(default_factory=ReadOptions)
+    mapping: Mapping[str, str] = field(default_factory=dict)
+    retire_missing: bool = False
+    dry_run: bool = False
+
+
+def _planting_year(value: object) -> object:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        return Note("import_problem_bad_year", {"value": text})
+    if not number.is_integer() or not 1900 <= number <= 2200:
+        return Note("import_problem_bad_year", {"value": text})
+    return int(number)
+
+
+def _rows(prepared: Prepared) -> list[tuple[Any, ...]]:
+    values = prepared.values
+    empty: list[object] = [None] * len(prepared.codes)
+    columns = [values.get(name, empty) for name in _STAGING_COLUMNS[2:9]]
+    return [
+        (pos, code, *(col[pos] for col in columns), prepared.attributes[pos], prepared.ewkb[pos])
+        for pos, code in enumerate(prepared.codes)
+    ]
+
+
+def import_plots(
+    *,
+    engine: Engine,
+    path: Path,
+    options: PlotImportOptions | None = None,
+    service_area: ServiceArea | None = None,
+    progress: Progress | None = None,
+) -> ImportSummary:
+    """Import the plots of one file in one transaction.
+
+    Args:
+        engine: database to write to.
+        path: GeoJSON, GeoPackage, (zipped) Shapefile, KML/KMZ, GeoParquet or coordinate CSV.
+        options: reading, mapping and writing options.
+        service_area: longitude/latitude box every plot must lie in; None accepts anywhere.
+        progress: called with (rows staged, total) while rows are sent to the database.
+
+    Returns:
+        Counts (inserted, updated, unchanged, retired), source CRS, encoding and notes.
+
+    Raises:
+        IngestError: the file cannot be read or a feature is invalid; nothing was written
+            (a failed row is left in ``jobs``).
+    """
+    options = options or PlotImportOptions()
+    job_id = None
+    if not options.dry_run:
+        params = {
+            "path": path.name,
+            "mapping": dict(options.mapping),
+            "retire_missing": options.retire_missing,
+        }
+        job_id = start_job(engine=engine, kind="plots_import", params=params)
+    try:
+        summary = _import(engine, path, options, service_area, progress)
+    except SkyGroundError as error:
+        if job_id is not None:
+            finish_job(engine=engine, job_id=job_id, counts={}, error=error.message("en"))
+        raise
+    except Exception as error:
+        if job_id is not None:
+            finish_job(engine=engine, job_id=job_id, counts={}, error=repr(error))
+        raise
+    if job_id is not None:
+        summary.job_id = str(job_id)
+        finish_job(engine=engine, job_id=job_id, counts=summary.as_dict("en")["counts"])
+    return summary
+
+
+def _import(
+    engine: Engine,
+    path: Path,
+    options: PlotImportOptions,
+    service_area: ServiceArea | None,
+    progress: Progress | None,
+) -> ImportSummary:
+    prepared = prepare(
+        path,
+        read=options.read,
+        explicit=options.mapping,
+        aliases={k: PLOT_ALIASES[k] for k in PLOT_FIELDS},
+        service_area=service_area,
+        max_code_length=64,
+        checks={"planting_year": _planting_year},
+    )
+    source = prepared.source
+    summary = ImportSummary(
+        kind="plots",
+        source=path.name,
+        driver=source.driver,
+        layer=source.layer,
+        features=len(prepared.codes),
+        source_crs=source.source_crs,
+        encoding=source.encoding,
+        encoding_origin=source.encoding_origin,
+        dry_run=options.dry_run,
+        notes=summary_notes(source),
+    )
+    if "village" not in prepared.fields:
+        summary.notes.append(Note("import_note_no_village_field"))
+    try:
+        with session_scope(engine) as session:
+            run_sql(session=session, name="plots_staging")
+            copy_rows(
+                session=session,
+                table="plot_staging",
+                columns=_STAGING_COLUMNS,
+                rows=_rows(prepared),
+                total=len(prepared.codes),
+                progress=progress,
+            )
+            run_sql(session=session, name="plots_place")
+            stats = run_sql(session=session, name="plots_stats")[0]
+            written = run_sql(session=session, name="plots_upsert", params={"source": path.name})
+            retired = 0
+            if options.retire_missing:
+                retired = run_count(session=session, name="plots_retire")
+            summary.inserted = sum(1 for row in written if row.inserted)
+            summary.updated = len(written) - summary.inserted
+            summary.unchanged = len(prepared.codes) - len(written)
+            summary.retired = retired
+            summary.unretired = int(stats.unretired)
+            summary.area_m2 = float(stats.area_m2)
+            summary.villages = {
+                "by_location": int(stats.by_location),
+                "by_attribute": int(stats.by_attribute),
+                "unassigned": int(stats.unassigned),
+            }
+            if options.dry_run:
+                raise _Rollback
+    except _Rollback:
+        pass
+    return summary

@@ -1,0 +1,1 @@
+"""Static SQL of the vector imports, loaded with :func:`ingest._db.sql`."""
