@@ -133,7 +133,8 @@ def show_summary(out: Output, summary: ImportSummary) -> None:
         table.add_row(out.t("import_label_crs"), summary.source_crs)
         if summary.encoding:
             table.add_row(
-                out.t("import_label_encoding"), f"{summary.encoding} ({summary.encoding_origin})"
+                out.t("import_label_encoding"),
+                f"{summary.encoding} ({out.t('import_origin_' + summary.encoding_origin)})",
             )
         counts = data["counts"]
         table.add_row(
