@@ -19,6 +19,8 @@ from psycopg import sql as pgsql
 from sqlalchemy import CursorResult, Engine, insert, text, update
 from sqlalchemy.orm import Session
 
+from ingest.summary import ImportSummary
+from models.errors import SkyGroundError
 from models.tables import Job
 
 __all__ = [
@@ -105,3 +107,29 @@ def finish_job(
                 finished_at=datetime.now(UTC),
             )
         )
+
+
+def run_as_job(
+    *,
+    engine: Engine,
+    kind: str,
+    params: dict[str, Any] | None,
+    work: Callable[[], ImportSummary],
+) -> ImportSummary:
+    """Run ``work`` recorded as a ``jobs`` row (``params`` None: a dry run, no row).
+
+    The row is written in its own transactions, so a failed import still leaves a
+    ``failed`` row with the error (in English) while its data transaction rolls back.
+    """
+    if params is None:
+        return work()
+    job_id = start_job(engine=engine, kind=kind, params=params)
+    try:
+        summary = work()
+    except Exception as error:
+        message = error.message("en") if isinstance(error, SkyGroundError) else repr(error)
+        finish_job(engine=engine, job_id=job_id, counts={}, error=message)
+        raise
+    summary.job_id = str(job_id)
+    finish_job(engine=engine, job_id=job_id, counts=summary.as_dict("en")["counts"])
+    return summary

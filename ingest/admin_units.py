@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from ingest._db import Progress, copy_rows, finish_job, run_sql, start_job
+from ingest._db import Progress, copy_rows, run_as_job, run_sql
 from ingest._fields import ADMIN_ALIASES
 from ingest._prepare import Prepared, prepare, summary_notes
 from ingest._validate import problems_from_notes
@@ -24,7 +24,6 @@ from ingest.errors import InvalidFeatures, InvalidMapping, LevelMissing
 from ingest.summary import ImportSummary, Note
 from ingest.vectors import ReadOptions
 from models.db import session_scope
-from models.errors import SkyGroundError
 from models.settings import ServiceArea
 from models.tables import ADMIN_LEVELS
 
@@ -128,24 +127,13 @@ def import_admin_units(
     options = options or AdminImportOptions()
     if options.level is not None and options.level not in ADMIN_LEVELS:
         raise InvalidMapping(detail=f"--level {options.level} ∉ {', '.join(ADMIN_LEVELS)}")
-    job_id = None
-    if not options.dry_run:
-        params = {"path": path.name, "mapping": dict(options.mapping), "level": options.level}
-        job_id = start_job(engine=engine, kind="admin_units_import", params=params)
-    try:
-        summary = _import(engine, path, options, service_area, progress)
-    except SkyGroundError as error:
-        if job_id is not None:
-            finish_job(engine=engine, job_id=job_id, counts={}, error=error.message("en"))
-        raise
-    except Exception as error:
-        if job_id is not None:
-            finish_job(engine=engine, job_id=job_id, counts={}, error=repr(error))
-        raise
-    if job_id is not None:
-        summary.job_id = str(job_id)
-        finish_job(engine=engine, job_id=job_id, counts=summary.as_dict("en")["counts"])
-    return summary
+    params = {"path": path.name, "mapping": dict(options.mapping), "level": options.level}
+    return run_as_job(
+        engine=engine,
+        kind="admin_units_import",
+        params=None if options.dry_run else params,
+        work=lambda: _import(engine, path, options, service_area, progress),
+    )
 
 
 def _import(

@@ -17,13 +17,12 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from ingest._db import Progress, copy_rows, finish_job, run_count, run_sql, start_job
+from ingest._db import Progress, copy_rows, run_as_job, run_count, run_sql
 from ingest._fields import PLOT_ALIASES, PLOT_FIELDS
 from ingest._prepare import Prepared, prepare, summary_notes
 from ingest.summary import ImportSummary, Note
 from ingest.vectors import ReadOptions
 from models.db import session_scope
-from models.errors import SkyGroundError
 from models.settings import ServiceArea
 
 __all__ = ["PlotImportOptions", "import_plots"]
@@ -114,28 +113,17 @@ def import_plots(
             (a failed row is left in ``jobs``).
     """
     options = options or PlotImportOptions()
-    job_id = None
-    if not options.dry_run:
-        params = {
-            "path": path.name,
-            "mapping": dict(options.mapping),
-            "retire_missing": options.retire_missing,
-        }
-        job_id = start_job(engine=engine, kind="plots_import", params=params)
-    try:
-        summary = _import(engine, path, options, service_area, progress)
-    except SkyGroundError as error:
-        if job_id is not None:
-            finish_job(engine=engine, job_id=job_id, counts={}, error=error.message("en"))
-        raise
-    except Exception as error:
-        if job_id is not None:
-            finish_job(engine=engine, job_id=job_id, counts={}, error=repr(error))
-        raise
-    if job_id is not None:
-        summary.job_id = str(job_id)
-        finish_job(engine=engine, job_id=job_id, counts=summary.as_dict("en")["counts"])
-    return summary
+    params = {
+        "path": path.name,
+        "mapping": dict(options.mapping),
+        "retire_missing": options.retire_missing,
+    }
+    return run_as_job(
+        engine=engine,
+        kind="plots_import",
+        params=None if options.dry_run else params,
+        work=lambda: _import(engine, path, options, service_area, progress),
+    )
 
 
 def _import(
