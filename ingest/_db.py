@@ -24,9 +24,11 @@ from models.errors import SkyGroundError
 from models.tables import Job
 
 __all__ = [
+    "Progress",
     "copy_rows",
-    "run_count",
     "finish_job",
+    "run_as_job",
+    "run_count",
     "run_sql",
     "sql",
     "start_job",

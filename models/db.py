@@ -9,7 +9,6 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -92,9 +91,8 @@ def _ensure_postgis(conn: Connection, database: str) -> None:
         raise PostgisMissing(database=database, detail=str(exc.orig).strip()) from exc
 
 
-@cache
 def alembic_config() -> Config:
-    """Alembic configuration pointing at the packaged migrations."""
+    """A fresh Alembic configuration pointing at the packaged migrations."""
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     return config

@@ -77,3 +77,32 @@ def test_home_below_a_private_folder_still_gets_a_cluster(tmp_path):
     finally:
         cluster.destroy()
     assert not status.data_dir.exists()
+
+
+def test_migrations_downgrade_to_nothing_and_back(database_url):
+    from alembic import command
+    from sqlalchemy import create_engine, inspect
+    from sqlalchemy.engine import make_url
+
+    from models.db import alembic_config, engine_for, migrate
+
+    url = make_url(database_url)
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql("DROP DATABASE IF EXISTS migration_roundtrip")
+        conn.exec_driver_sql("CREATE DATABASE migration_roundtrip")
+    admin.dispose()
+    engine = engine_for(url.set(database="migration_roundtrip").render_as_string(False))
+    try:
+        assert migrate(engine) == head_revision()
+        with engine.connect() as conn:
+            config = alembic_config()
+            config.attributes["connection"] = conn
+            command.downgrade(config, "base")
+            conn.commit()
+            left = set(inspect(conn).get_table_names()) - {"spatial_ref_sys", "alembic_version"}
+        assert left == set()
+        assert migrate(engine) == head_revision()
+        assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
