@@ -11,6 +11,7 @@ help:
 	@echo "make demo   - install what is missing, start the local database, load demo data, serve http://127.0.0.1:8000"
 	@echo "make test   - install what is missing and run the whole test suite"
 	@echo "make lint   - ruff and mypy"
+	@echo "make bench  - import and API figures on generated plots (PLOTS=50000)"
 
 setup: system venv
 
@@ -36,7 +37,7 @@ lint: venv
 	$(BIN)/mypy
 
 bench: setup
-	@echo "benchmarks arrive with the satellite issue"
+	$(BIN)/python bench/bench_frame.py --plots $(or $(PLOTS),50000)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage
