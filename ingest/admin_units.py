@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from ingest._db import Progress, copy_rows, run_as_job, run_sql
+from ingest._db import Progress, copy_rows, run_as_job, run_count, run_sql
 from ingest._fields import ADMIN_ALIASES
 from ingest._prepare import Prepared, prepare, summary_notes
 from ingest._validate import problems_from_notes
@@ -202,6 +202,9 @@ def _import(
                     name="admin_upsert",
                     params={"level": level, "parent_levels": above},
                 )
+            placed = run_count(session=session, name="plots_place_missing")
+            if placed:
+                summary.notes.append(Note("import_note_plots_placed", {"count": placed}))
             stats = run_sql(session=session, name="admin_stats")[0]
             summary.inserted = sum(1 for row in written if row.inserted)
             summary.updated = len(written) - summary.inserted

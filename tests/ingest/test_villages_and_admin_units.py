@@ -134,6 +134,28 @@ def test_plots_are_placed_in_villages_by_location(db, tmp_path, anhua):
     assert placed[frame["地块编码"][0]] == "云台村"
 
 
+def test_villages_imported_after_the_plots_take_them_in(db, tmp_path, anhua):
+    frame = tea_plots(2)
+    path = tmp_path / "plots.geojson"
+    frame.to_file(path)
+    first = import_plots(engine=db, path=path, service_area=anhua)
+    assert first.villages["unassigned"] == 2
+    villages = tmp_path / "villages.geojson"
+    village_polygons().to_file(villages)
+    options = AdminImportOptions(level="village")
+    summary = import_admin_units(engine=db, path=villages, options=options, service_area=anhua)
+    assert [n.params for n in summary.notes if n.key == "import_note_plots_placed"] == [
+        {"count": 2}
+    ]
+    with db.connect() as conn:
+        names = conn.execute(
+            text("SELECT a.name FROM plots p JOIN admin_units a ON a.id = p.village_id")
+        ).scalars()
+        assert sorted(names) == ["云台村", "云台村"]
+    again = import_admin_units(engine=db, path=villages, options=options, service_area=anhua)
+    assert not [n for n in again.notes if n.key == "import_note_plots_placed"]
+
+
 def test_plots_outside_villages_use_the_village_attribute(db, tmp_path, anhua):
     _villages(db, tmp_path, anhua)
     path = tmp_path / "plots.geojson"
