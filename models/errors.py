@@ -17,6 +17,7 @@ __all__ = [
     "InvalidParameter",
     "NotFound",
     "PostgisMissing",
+    "RestoreTargetNotEmpty",
     "SkyGroundError",
 ]
 
@@ -73,3 +74,10 @@ class PostgisMissing(SkyGroundError):
     """The configured server has no PostGIS extension and we may not create it."""
 
     key = "error_postgis_missing"
+
+
+class RestoreTargetNotEmpty(SkyGroundError):
+    """A restore would replace a database that already holds plots (``count``)."""
+
+    key = "db_restore_not_empty"
+    client_error = True

@@ -1,8 +1,9 @@
-"""What every ``skyground`` command shares: output for people or machines, and errors."""
+"""What every ``skyground`` command shares: help texts, output for people or machines, errors."""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -11,12 +12,54 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.text import Text
+from typer import rich_utils
 
 from models.errors import SkyGroundError
-from models.i18n import t
+from models.i18n import negotiate, t
 from models.settings import Settings
 
-__all__ = ["Output", "fail", "handle_errors", "output"]
+__all__ = ["Output", "fail", "handle_errors", "help_text", "output"]
+
+
+def help_text(key: str) -> str:
+    """Catalogue text ``key`` for ``--help``, in the language ``SKYGROUND_LANG`` names.
+
+    Typer builds help when the CLI modules are imported, before ``--lang`` is parsed, so help
+    follows the environment alone: ``SKYGROUND_LANG=en skyground --help`` gives English help,
+    zh-CN is the default. ``--lang`` chooses the language of messages and output, not of help.
+    Reads the variable directly rather than building :class:`Settings` at import time.
+    """
+    return t(key, negotiate(os.environ.get("SKYGROUND_LANG")))
+
+
+def _fold_help_text() -> None:
+    """Make typer fold help lines it cannot break at a space instead of cropping them with "…".
+
+    Rich breaks lines only at whitespace and Chinese has none between words, so a long
+    Chinese help text lost its end in typer's option tables; rich 15 also crops a line of
+    double-width characters that exactly fills its column (``Text.rstrip_end`` counts
+    characters, not cells). Folding keeps every character and changes nothing for text
+    that fits. Typer has no setting for this, so wrap its private text factory (spelled
+    ``_make_rich_rext`` in older releases); should a release drop it, help still works but
+    crops again, which ``tests/service/test_cli_help.py`` catches.
+    """
+    for name in ("_make_rich_text", "_make_rich_rext"):
+        make = getattr(rich_utils, name, None)
+        if make is None or getattr(make, "_skyground_folds", False):
+            continue
+
+        def folding(*, _make: Callable[..., Any] = make, **kwargs: Any) -> Any:
+            rendered = _make(**kwargs)
+            if isinstance(rendered, Text):
+                rendered.overflow = "fold"
+            return rendered
+
+        folding._skyground_folds = True  # type: ignore[attr-defined]
+        setattr(rich_utils, name, folding)
+
+
+_fold_help_text()
 
 
 @dataclass

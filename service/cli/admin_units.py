@@ -10,7 +10,7 @@ import typer
 from ingest._fields import ADMIN_FIELDS
 from ingest.admin_units import AdminImportOptions, import_admin_units
 from ingest.mapping import load_mapping
-from service.cli._common import handle_errors, output
+from service.cli._common import handle_errors, help_text, output
 from service.cli.plots import (
     CrsOpt,
     DryRunOpt,
@@ -28,7 +28,7 @@ from service.cli.plots import (
     show_summary,
 )
 
-app = typer.Typer(help="Admin units (county, township, village): import boundaries.")
+app = typer.Typer(help=help_text("cli_admin_units"))
 
 
 class Level(StrEnum):
@@ -39,15 +39,15 @@ class Level(StrEnum):
     village = "village"
 
 
-@app.command("import")
+@app.command("import", help=help_text("cli_admin_units_import"))
 def import_command(
     ctx: typer.Context,
     path: PathArg,
     level: Annotated[
-        Level | None, typer.Option(help="Level of every unit; else read from a level field.")
+        Level | None, typer.Option(help=help_text("cli_admin_units_import_level"))
     ] = None,
     parent_code_field: Annotated[
-        str | None, typer.Option(help="Field holding the parent unit's code.")
+        str | None, typer.Option(help=help_text("cli_admin_units_import_parent_code_field"))
     ] = None,
     layer: LayerOpt = None,
     crs: CrsOpt = None,

@@ -10,13 +10,13 @@ from rich.table import Table
 
 from models.cluster import EmbeddedCluster
 from models.db import backup, current_revision, database_url, engine_for, prepare_database, restore
-from models.errors import InvalidParameter
-from service.cli._common import handle_errors, output
+from models.errors import InvalidParameter, RestoreTargetNotEmpty
+from service.cli._common import handle_errors, help_text, output
 
-app = typer.Typer(help="Start, stop and migrate the database; back it up and restore it.")
+app = typer.Typer(help=help_text("cli_db"))
 
 
-@app.command()
+@app.command(help=help_text("cli_db_start"))
 def start(ctx: typer.Context) -> None:
     """Start the embedded PostGIS cluster (init on first use) and migrate it."""
     out = output(ctx)
@@ -35,7 +35,7 @@ def start(ctx: typer.Context) -> None:
         out.result({"embedded": True, "started": started, **cluster.status().as_dict()})
 
 
-@app.command()
+@app.command(help=help_text("cli_db_stop"))
 def stop(ctx: typer.Context) -> None:
     """Stop the embedded cluster."""
     out = output(ctx)
@@ -49,7 +49,7 @@ def stop(ctx: typer.Context) -> None:
         out.result({"embedded": True, "stopped": stopped})
 
 
-@app.command()
+@app.command(help=help_text("cli_db_status"))
 def status(ctx: typer.Context) -> None:
     """Show whether the database runs, where, and its schema revision."""
     out = output(ctx)
@@ -79,7 +79,7 @@ def status(ctx: typer.Context) -> None:
             raise typer.Exit(code=3)
 
 
-@app.command()
+@app.command(help=help_text("cli_db_migrate"))
 def migrate(ctx: typer.Context) -> None:
     """Create PostGIS if needed and apply every migration."""
     out = output(ctx)
@@ -94,7 +94,7 @@ def migrate(ctx: typer.Context) -> None:
         out.result({"revision": revision})
 
 
-@app.command()
+@app.command(help=help_text("cli_db_url"))
 def url(ctx: typer.Context) -> None:
     """Print the database URL (contains the password: keep it private)."""
     out = output(ctx)
@@ -103,10 +103,10 @@ def url(ctx: typer.Context) -> None:
         out.result({"url": value}, lambda: out.console.print(value, markup=False, soft_wrap=True))
 
 
-@app.command("backup")
+@app.command("backup", help=help_text("cli_db_backup"))
 def backup_command(
     ctx: typer.Context,
-    target: Annotated[Path, typer.Argument(help="File to write (PostgreSQL custom format).")],
+    target: Annotated[Path, typer.Argument(help=help_text("cli_db_backup_target"))],
 ) -> None:
     """Dump the whole database to a file."""
     out = output(ctx)
@@ -116,13 +116,11 @@ def backup_command(
         out.result({"path": str(target), "size_bytes": size})
 
 
-@app.command("restore")
+@app.command("restore", help=help_text("cli_db_restore"))
 def restore_command(
     ctx: typer.Context,
-    source: Annotated[Path, typer.Argument(help="A file written by 'skyground db backup'.")],
-    force: Annotated[
-        bool, typer.Option(help="Replace a database that already holds plots.")
-    ] = False,
+    source: Annotated[Path, typer.Argument(help=help_text("cli_db_restore_source"))],
+    force: Annotated[bool, typer.Option(help=help_text("cli_db_restore_force"))] = False,
 ) -> None:
     """Replace the database with a backup."""
     out = output(ctx)
@@ -149,4 +147,4 @@ def _refuse_if_not_empty(settings: object) -> None:
     finally:
         engine.dispose()
     if count:
-        raise InvalidParameter(name="--force", reason=f"{count} plots present")
+        raise RestoreTargetNotEmpty(count=count)

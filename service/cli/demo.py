@@ -9,7 +9,7 @@ import typer
 from ingest.admin_units import AdminImportOptions, import_admin_units
 from ingest.demo import generate_demo
 from ingest.plots import PlotImportOptions, import_plots
-from service.cli._common import handle_errors, output
+from service.cli._common import handle_errors, help_text, output
 from service.cli.plots import import_engine, progress_bar, show_summary
 from service.cli.serve import serve
 
@@ -19,9 +19,9 @@ __all__ = ["demo"]
 def demo(
     ctx: typer.Context,
     serve_after: Annotated[
-        bool, typer.Option("--serve/--no-serve", help="Serve the API after loading.")
+        bool, typer.Option("--serve/--no-serve", help=help_text("cli_demo_serve"))
     ] = True,
-    seed: Annotated[int, typer.Option(help="Seed of the generated demo data.")] = 7,
+    seed: Annotated[int, typer.Option(help=help_text("cli_demo_seed"))] = 7,
 ) -> None:
     """Load the generated demo county (villages and terraced tea plots), then serve it."""
     out = output(ctx)

@@ -23,9 +23,9 @@ from ingest.plots import PlotImportOptions, import_plots
 from ingest.summary import ImportSummary
 from ingest.vectors import ReadOptions
 from models.db import engine_for, prepare_database
-from service.cli._common import Output, handle_errors, output
+from service.cli._common import Output, handle_errors, help_text, output
 
-app = typer.Typer(help="Plots (tea gardens): import boundaries from files.")
+app = typer.Typer(help=help_text("cli_plots"))
 
 
 class XyOrder(StrEnum):
@@ -37,36 +37,24 @@ class XyOrder(StrEnum):
 
 PathArg = Annotated[
     Path,
-    typer.Argument(
-        help="GeoJSON, GeoPackage, zipped Shapefile, KML/KMZ, GeoParquet or coordinate CSV."
-    ),
+    typer.Argument(help=help_text("cli_import_path")),
 ]
-LayerOpt = Annotated[str | None, typer.Option(help="Layer (or shapefile name inside a zip).")]
+LayerOpt = Annotated[str | None, typer.Option(help=help_text("cli_import_layer"))]
 CrsOpt = Annotated[
     str | None,
-    typer.Option(
-        help="CRS of the coordinates (required for CSV and files without one): EPSG:4546."
-    ),
+    typer.Option(help=help_text("cli_import_crs")),
 ]
-EncodingOpt = Annotated[
-    str | None, typer.Option(help="Attribute encoding of shapefiles and CSV, e.g. GBK.")
-]
-Gcj02Opt = Annotated[
-    bool, typer.Option("--gcj02", help="Coordinates are GCJ-02 (AMap); convert to WGS 84.")
-]
-MapOpt = Annotated[
-    list[str] | None, typer.Option("--map", help="ours=theirs, e.g. code=DKBM (repeatable).")
-]
-MappingOpt = Annotated[
-    Path | None, typer.Option("--mapping", help='TOML file of ours = "theirs" lines.')
-]
+EncodingOpt = Annotated[str | None, typer.Option(help=help_text("cli_import_encoding"))]
+Gcj02Opt = Annotated[bool, typer.Option("--gcj02", help=help_text("cli_import_gcj02"))]
+MapOpt = Annotated[list[str] | None, typer.Option("--map", help=help_text("cli_import_map"))]
+MappingOpt = Annotated[Path | None, typer.Option("--mapping", help=help_text("cli_import_mapping"))]
 XyOrderOpt = Annotated[
-    XyOrder | None, typer.Option("--xy-order", help="CSV X/Y order; detected when omitted.")
+    XyOrder | None, typer.Option("--xy-order", help=help_text("cli_import_xy_order"))
 ]
 NoAreaOpt = Annotated[
-    bool, typer.Option("--no-area-check", help="Accept features outside the service area.")
+    bool, typer.Option("--no-area-check", help=help_text("cli_import_no_area_check"))
 ]
-DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Check everything, write nothing.")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help=help_text("cli_import_dry_run"))]
 
 
 def read_options(
@@ -162,7 +150,7 @@ def show_summary(out: Output, summary: ImportSummary) -> None:
     out.result(data, render)
 
 
-@app.command("import")
+@app.command("import", help=help_text("cli_plots_import"))
 def import_command(
     ctx: typer.Context,
     path: PathArg,
@@ -175,7 +163,7 @@ def import_command(
     xy_order: XyOrderOpt = None,
     no_area_check: NoAreaOpt = False,
     retire_missing: Annotated[
-        bool, typer.Option("--retire-missing", help="Mark plots not in the file as retired.")
+        bool, typer.Option("--retire-missing", help=help_text("cli_plots_import_retire_missing"))
     ] = False,
     dry_run: DryRunOpt = False,
 ) -> None:

@@ -9,7 +9,7 @@ import uvicorn
 from rich.markup import escape
 
 from models.db import current_revision, engine_for, prepare_database
-from service.cli._common import handle_errors, output
+from service.cli._common import handle_errors, help_text, output
 
 __all__ = ["APP_FACTORY", "serve", "service_url"]
 
@@ -27,15 +27,15 @@ def serve(
     ctx: typer.Context,
     host: Annotated[
         str | None,
-        typer.Option(help="Address to bind; default SKYGROUND_API_HOST (127.0.0.1)."),
+        typer.Option(help=help_text("cli_serve_host")),
     ] = None,
     port: Annotated[
         int | None,
-        typer.Option(min=1, max=65535, help="Port; default SKYGROUND_API_PORT (8000)."),
+        typer.Option(min=1, max=65535, help=help_text("cli_serve_port")),
     ] = None,
     workers: Annotated[
         int | None,
-        typer.Option(min=1, max=64, help="Worker processes; default SKYGROUND_API_WORKERS (1)."),
+        typer.Option(min=1, max=64, help=help_text("cli_serve_workers")),
     ] = None,
 ) -> None:
     """Run the HTTP service (API and docs at /docs) until stopped with Ctrl+C."""
