@@ -113,14 +113,35 @@ class ApiSettings(BaseSettings):
     default_page_size: int = Field(default=100, ge=1, le=10000)
 
 
+class TilesSettings(BaseSettings):
+    """Raster and vector tiles."""
+
+    model_config = SettingsConfigDict(env_prefix="SKYGROUND_TILES_", extra="ignore")
+
+    max_zoom: int = Field(default=22, ge=0, le=24, description="Deepest zoom served.")
+    plots_min_zoom: int = Field(
+        default=10,
+        ge=0,
+        le=24,
+        description="Shallowest zoom of plot vector tiles; shallower tiles are empty.",
+    )
+    cache_seconds: int = Field(default=60, ge=0, description="Cache-Control max-age of tiles.")
+
+
 class Settings(BaseModel):
     """All settings of one SkyGround process, one part per concern."""
 
     db: DatabaseSettings = Field(default_factory=DatabaseSettings)
     region: RegionSettings = Field(default_factory=RegionSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    tiles: TilesSettings = Field(default_factory=TilesSettings)
 
     @classmethod
     def from_env(cls) -> Settings:
         """Read every part from the environment."""
-        return cls(db=DatabaseSettings(), region=RegionSettings(), api=ApiSettings())
+        return cls(
+            db=DatabaseSettings(),
+            region=RegionSettings(),
+            api=ApiSettings(),
+            tiles=TilesSettings(),
+        )

@@ -1,0 +1,179 @@
+"""Vector tiles of plots: contents checked against an independent tile computation."""
+
+from __future__ import annotations
+
+import math
+from decimal import ROUND_HALF_UP, Decimal
+
+import mapbox_vector_tile
+import pytest
+from fastapi.testclient import TestClient
+from shapely.geometry import box
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from models.settings import DatabaseSettings, Settings
+from service.main import create_app
+from tiles.vector import _sql, plots_tile
+
+Z = 15
+
+
+def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
+    """XYZ tile holding a point (the Web Mercator tiling formulas, not PostGIS)."""
+    n = 1 << z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y
+
+
+def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """West, south, east, north of a tile in degrees."""
+    n = 1 << z
+
+    def lat(row: int) -> float:
+        return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * row / n))))
+
+    return x / n * 360 - 180, lat(y + 1), (x + 1) / n * 360 - 180, lat(y)
+
+
+PLOTS = {
+    # code: (west, south, side in degrees, retired)
+    "IN-1": (111.2003, 28.3803, 0.0004, False),
+    "IN-2": (111.2010, 28.3810, 0.0003, False),
+    "OLD": (111.2015, 28.3815, 0.0002, True),
+    "FAR": (111.3000, 28.4500, 0.0004, False),
+}
+
+
+@pytest.fixture()
+def plots_with_values(db):
+    with db.begin() as conn:
+        for code, (west, south, side, retired) in PLOTS.items():
+            conn.execute(
+                text(
+                    "INSERT INTO plots (code, name, geom, area_m2, retired_at) VALUES (:c, :n,"
+                    " ST_Multi(ST_MakeEnvelope(:w, :s, :e, :nn, 4326)),"
+                    " ST_Area(ST_MakeEnvelope(:w, :s, :e, :nn, 4326)::geography),"
+                    " CASE WHEN :r THEN now() END)"
+                ),
+                {
+                    "c": code,
+                    "n": f"茶园 {code}",
+                    "w": west,
+                    "s": south,
+                    "e": west + side,
+                    "nn": south + side,
+                    "r": retired,
+                },
+            )
+        scene = conn.execute(
+            text(
+                "INSERT INTO scenes (source, scene_key, acquired_at, footprint) VALUES"
+                " ('local', 'S2-TEST', '2024-05-01T03:10:00Z',"
+                " ST_Multi(ST_MakeEnvelope(111, 28, 112, 29, 4326))) RETURNING id"
+            )
+        ).scalar_one()
+        conn.execute(
+            text(
+                "INSERT INTO plot_latest (plot_id, index, acquired_at, source, scene_id, mean)"
+                " SELECT id, 'NDVI', '2024-04-30T17:10:00Z', 'local', :s, 0.61234"
+                " FROM plots WHERE code = 'IN-1'"
+            ),
+            {"s": scene},
+        )
+    return db
+
+
+def test_tile_holds_the_current_plots_that_intersect_it(plots_with_values):
+    x, y = tile_of(111.2005, 28.3805, Z)
+    west, south, east, north = tile_bounds(Z, x, y)
+    tile_box = box(west, south, east, north)
+    expected = {
+        code
+        for code, (w, s, side, retired) in PLOTS.items()
+        if not retired and box(w, s, w + side, s + side).intersects(tile_box)
+    }
+    assert expected == {"IN-1", "IN-2"}
+    with Session(plots_with_values) as session:
+        data = plots_tile(session=session, z=Z, x=x, y=y, max_zoom=22, timezone="Asia/Shanghai")
+    layer = mapbox_vector_tile.decode(data)["plots"]
+    found = {f["properties"]["code"]: f["properties"] for f in layer["features"]}
+    assert set(found) == expected
+    first = found["IN-1"]
+    assert first["ndvi"] == pytest.approx(0.6123)
+    # 17:10 UTC on 30 April is 1 May in Asia/Shanghai.
+    assert first["ndvi_date"] == "2024-05-01"
+    assert "ndvi" not in found["IN-2"]
+    with plots_with_values.connect() as conn:
+        area = conn.execute(text("SELECT area_m2 FROM plots WHERE code = 'IN-1'")).scalar_one()
+    mu = (Decimal(str(area)) * 15 / 10000).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    assert Decimal(str(first["area_mu"])) == mu
+
+
+def test_the_envelope_filter_uses_the_spatial_index(db):
+    with db.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO plots (code, geom, area_m2) SELECT 'G' || i,"
+                " ST_Multi(ST_MakeEnvelope(111 + (i % 100) * 0.001, 28 + (i / 100) * 0.001,"
+                " 111.0005 + (i % 100) * 0.001, 28.0005 + (i / 100) * 0.001, 4326)), 1000"
+                " FROM generate_series(0, 4999) i"
+            )
+        )
+        conn.execute(text("ANALYZE plots"))
+    x, y = tile_of(111.01, 28.01, 17)
+    params = {
+        "z": 17,
+        "x": x,
+        "y": y,
+        "extent": 4096,
+        "buffer": 64,
+        "margin": 64 / 4096,
+        "timezone": "UTC",
+    }
+    with db.connect() as conn:
+        plan = "\n".join(conn.execute(text("EXPLAIN " + _sql("plots_mvt")), params).scalars())
+    assert "idx_plots_geom" in plan
+
+
+@pytest.fixture()
+def client(plots_with_values, database_url):
+    settings = Settings(db=DatabaseSettings(database_url=database_url))
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def test_tile_route_serves_mvt_and_refuses_addresses_outside_the_matrix(client):
+    x, y = tile_of(111.2005, 28.3805, Z)
+    response = client.get(f"/tiles/plots/{Z}/{x}/{y}.mvt")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/vnd.mapbox-vector-tile"
+    assert len(mapbox_vector_tile.decode(response.content)["plots"]["features"]) == 2
+    for url, name in [
+        ("/tiles/plots/23/0/0.mvt", "z"),
+        ("/tiles/plots/3/8/0.mvt", "x"),
+        ("/tiles/plots/3/0/8.mvt", "y"),
+        ("/tiles/plots/1/-1/0.mvt", "x"),
+        ("/tiles/plots/-1/0/0.mvt", "z"),
+        ("/tiles/plots/40/0/0.mvt?lang=en", "z"),
+    ]:
+        bad = client.get(url)
+        assert 400 <= bad.status_code < 500, url
+        assert name in bad.json()["detail"], url
+    assert client.get("/tiles/plots/a/0/0.mvt").status_code == 422
+    assert client.get("/healthz").status_code == 200
+
+
+def test_tiles_above_the_minimum_zoom_are_empty_but_valid(client):
+    response = client.get("/tiles/plots/5/26/13.mvt")
+    assert response.status_code == 200
+    assert response.content == b""
+
+
+def test_tilejson_points_at_the_tiles_and_covers_the_plots(client):
+    doc = client.get("/tiles/plots.json").json()
+    assert doc["tiles"][0].endswith("/tiles/plots/{z}/{x}/{y}.mvt")
+    west, south, east, north = doc["bounds"]
+    assert west == pytest.approx(111.2003) and north == pytest.approx(28.4504)
+    assert doc["vector_layers"][0]["id"] == "plots"

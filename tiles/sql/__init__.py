@@ -1,0 +1,1 @@
+"""Packaged SQL of the tiles."""
