@@ -11,7 +11,7 @@ from fastapi_offline import FastAPIOffline
 from models.db import database_url, engine_for
 from models.settings import Settings
 from service.errors import add_exception_handlers
-from service.routers import admin_units, health, plots, tiles
+from service.routers import admin_units, health, plots, series, tiles
 
 __all__ = ["DOCS_STATIC_URL", "create_app"]
 
@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.default_lang = settings.region.lang
     add_exception_handlers(app)
     app.include_router(health.router)
+    app.include_router(series.router)
     app.include_router(plots.router)
     app.include_router(admin_units.router)
     app.include_router(tiles.router)
