@@ -3,9 +3,10 @@ PYTHON ?= python3.11
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+ASSETS := service/static/vendor/.complete
 export PYTHON
 
-.PHONY: help setup system venv demo test lint typecheck bench clean
+.PHONY: help setup system venv assets demo test lint typecheck bench clean
 
 help:
 	@echo "make demo   - install what is missing, start the local database, load demo data, serve http://127.0.0.1:8000"
@@ -13,7 +14,7 @@ help:
 	@echo "make lint   - ruff and mypy"
 	@echo "make bench  - import and API figures on generated plots (PLOTS=50000)"
 
-setup: system venv
+setup: system venv assets
 
 system:
 	@bash scripts/setup-system.sh
@@ -23,6 +24,12 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	@touch $@
+
+assets: $(ASSETS)
+
+$(ASSETS): web/assets.txt scripts/fetch-web-assets.sh
+	@bash scripts/fetch-web-assets.sh
 	@touch $@
 
 demo: setup

@@ -6,7 +6,14 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 list="$here/system-packages.txt"
 python="${PYTHON:-python3.11}"
 
-wanted=$(grep -vE '^\s*(#|$)' "$list")
+wanted=""
+while read -r pkg path; do
+  # A path already shipped by an installed package satisfies the line (see the list's header).
+  if [ -n "${path:-}" ] && [ -e "$path" ] && dpkg-query -S "$path" >/dev/null 2>&1; then
+    continue
+  fi
+  wanted="$wanted $pkg"
+done < <(grep -vE '^\s*(#|$)' "$list")
 # A Debian python3.11 needs python3.11-venv for `python -m venv`; pyenv or other builds do not.
 if [ "$("$python" -c 'import sys; print(sys.prefix)' 2>/dev/null)" = "/usr" ] \
    && ! "$python" -c 'import ensurepip' >/dev/null 2>&1; then

@@ -12,9 +12,18 @@ from models.cluster import external_programs, find_pg_bindir
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def setup_packages() -> set[str]:
+def _package_lines() -> list[list[str]]:
     lines = (ROOT / "scripts" / "system-packages.txt").read_text(encoding="utf-8").splitlines()
-    return {line.strip() for line in lines if line.strip() and not line.startswith("#")}
+    return [line.split() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def setup_packages() -> set[str]:
+    return {parts[0] for parts in _package_lines()}
+
+
+def provided_paths() -> set[str]:
+    """Paths a list line accepts from whichever package ships them."""
+    return {parts[1] for parts in _package_lines() if len(parts) > 1}
 
 
 def owning_package(path: Path) -> str:
@@ -41,13 +50,15 @@ def required_files() -> list[Path]:
     return [
         *external_programs(),
         Path(f"/usr/lib/postgresql/{version}/lib/postgis-3.so"),
+        Path("/usr/bin/npm"),
     ]
 
 
 @pytest.mark.parametrize("path", required_files(), ids=lambda p: p.name)
 def test_required_file_comes_from_a_setup_package(path: Path):
     assert path.exists(), f"{path} is missing: run make setup"
-    assert owning_package(path) in setup_packages()
+    package = owning_package(path)
+    assert package in setup_packages() or str(path) in provided_paths(), package
 
 
 def test_pg_binaries_are_not_taken_from_path():
@@ -67,3 +78,15 @@ def test_setup_has_nothing_left_to_install():
         ["make", "-q", "-C", str(ROOT), ".venv/.installed"], capture_output=True, check=False
     )
     assert venv.returncode == 0, "the virtualenv would be reinstalled by the next make"
+
+
+def test_web_assets_are_the_pinned_ones():
+    lines = (ROOT / "web" / "assets.txt").read_text(encoding="utf-8").splitlines()
+    for line in lines:
+        if not line.strip() or line.startswith("#"):
+            continue
+        name, version, integrity, *files = line.split()
+        folder = ROOT / "service" / "static" / "vendor" / name
+        assert (folder / ".version").read_text().split() == [f"{name}@{version}", integrity]
+        for file in files:
+            assert (folder / Path(file).name).stat().st_size > 0, file
