@@ -12,7 +12,7 @@ help:
 	@echo "make demo   - install what is missing, start the local database, load demo data, serve http://127.0.0.1:8000"
 	@echo "make test   - install what is missing and run the whole test suite"
 	@echo "make lint   - ruff and mypy"
-	@echo "make bench  - import and API figures on generated plots (PLOTS=50000)"
+	@echo "make bench  - import/API figures (PLOTS=50000); per-plot statistics vs exactextract"
 
 setup: system venv assets
 
@@ -45,6 +45,7 @@ lint: venv
 
 bench: setup
 	$(BIN)/python bench/bench_frame.py --plots $(or $(PLOTS),50000)
+	$(BIN)/python bench/bench_stats.py --plots 10000 100000
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage

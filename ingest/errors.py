@@ -16,11 +16,17 @@ from models.i18n import t
 __all__ = [
     "MAX_PROBLEMS_SHOWN",
     "AxesSwapped",
+    "BandGridMismatch",
+    "BandNotInFile",
     "CodeFieldMissing",
+    "ConflictingBoaOffset",
     "CsvColumnsMissing",
+    "DigitalNumbersExpected",
     "EmptySource",
     "EncodingUndetected",
     "FeatureProblem",
+    "FormulaNotAllowed",
+    "ImplausibleReflectance",
     "IngestError",
     "InvalidCrs",
     "InvalidEncoding",
@@ -30,9 +36,13 @@ __all__ = [
     "LayerRequired",
     "LevelMissing",
     "MappedFieldMissing",
+    "MetadataUnreadable",
+    "MissingBands",
     "MissingCrs",
     "NumericCodeTooWide",
+    "ReflectanceExpected",
     "SourceMissing",
+    "UnknownBand",
     "UnreadableFile",
     "UnsupportedFormat",
     "XyOrderUndetected",
@@ -219,3 +229,83 @@ class InvalidFeatures(IngestError):
         if hidden > 0:
             lines.append("  " + t("import_problems_more", lang, count=hidden))
         return "\n".join(lines)
+
+
+# Satellite scenes: indices, radiometry, masks and band files. Texts live in
+# ``models/i18n/satellite.toml``.
+
+
+class FormulaNotAllowed(IngestError):
+    """A band-maths formula uses something outside the allow-list (a call, an unknown name)."""
+
+    key = "satellite_error_formula"
+
+
+class MissingBands(IngestError):
+    """An index (or formula) was given without some of the bands it needs."""
+
+    key = "satellite_error_missing_bands"
+
+
+class ReflectanceExpected(IngestError):
+    """An index got integer digital numbers; they must become float reflectance first."""
+
+    key = "satellite_error_reflectance_expected"
+
+
+class DigitalNumbersExpected(IngestError):
+    """Scaling got floats, which may already be reflectance: applying it again is refused."""
+
+    key = "satellite_error_dn_expected"
+
+
+class BandGridMismatch(IngestError):
+    """Bands (or a mask) that must share one pixel grid do not: shape, coordinates or CRS."""
+
+    key = "satellite_error_grid_mismatch"
+
+
+class UnknownBand(IngestError):
+    """A band map names a band that is neither our band name nor a Sentinel-2 band id."""
+
+    key = "satellite_error_unknown_band"
+
+
+class BandNotInFile(IngestError):
+    """A band map points at a band number the file does not have."""
+
+    key = "satellite_error_band_not_in_file"
+
+
+class MetadataUnreadable(IngestError):
+    """Product metadata (MTD_MSIL2A.xml or properties) is malformed, unsafe or inconsistent."""
+
+    key = "satellite_error_metadata"
+
+
+class ConflictingBoaOffset(IngestError):
+    """``--boa-offset`` contradicts the BOA_ADD_OFFSET that the product metadata states."""
+
+    key = "satellite_error_offset_conflict"
+
+
+class ImplausibleReflectance(UserWarning):
+    """Vegetated pixels do not land at plausible reflectance with the chosen scale and offset.
+
+    A warning, not an error: the scene is suspect (offset applied twice or not at all, or a
+    wrong flag at the source), and the caller decides whether to keep it.
+    """
+
+    key: ClassVar[str] = "radiometry_warning_implausible"
+
+    def __init__(self, **params: object) -> None:
+        self.params = params
+        super().__init__(self.message("en"))
+
+    def message(self, lang: str | None = None) -> str:
+        """The message in ``lang`` (default zh-CN); ``@key`` values are translated too."""
+        params = {
+            name: t(value[1:], lang) if isinstance(value, str) and value.startswith("@") else value
+            for name, value in self.params.items()
+        }
+        return t(self.key, lang, **params)

@@ -8,8 +8,12 @@ from pathlib import Path
 import pytest
 
 from models.cluster import external_programs, find_pg_bindir
+from tests.web.conftest import CHROMIUM, NOTO_CJK_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
+FC_MATCH = Path("/usr/bin/fc-match")
+#: The CJK face the web map, charts and reports name explicitly.
+CJK_FAMILY = "Noto Sans CJK SC"
 
 
 def _package_lines() -> list[list[str]]:
@@ -44,14 +48,30 @@ def owning_package(path: Path) -> str:
     raise AssertionError(f"{path} belongs to no Debian package")
 
 
+def cjk_font() -> tuple[list[str], Path]:
+    """Families and file fontconfig gives for :data:`CJK_FAMILY`."""
+    found = subprocess.run(
+        [str(FC_MATCH), "-f", "%{family}\n%{file}", CJK_FAMILY],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    return found[0].split(","), Path(found[1])
+
+
 def required_files() -> list[Path]:
     bindir = find_pg_bindir()
     version = bindir.parent.name
-    return [
+    files = [
         *external_programs(),
         Path(f"/usr/lib/postgresql/{version}/lib/postgis-3.so"),
         Path("/usr/bin/npm"),
+        CHROMIUM,
+        FC_MATCH,
     ]
+    if FC_MATCH.exists():
+        files.append(cjk_font()[1])
+    return files
 
 
 @pytest.mark.parametrize("path", required_files(), ids=lambda p: p.name)
@@ -59,6 +79,16 @@ def test_required_file_comes_from_a_setup_package(path: Path):
     assert path.exists(), f"{path} is missing: run make setup"
     package = owning_package(path)
     assert package in setup_packages() or str(path) in provided_paths(), package
+
+
+def test_cjk_font_is_noto_sans_cjk_sc_from_fonts_noto_cjk():
+    # fontconfig falls back to any font (WenQuanYi, DejaVu) when the family is missing.
+    assert FC_MATCH.exists(), f"{FC_MATCH} is missing: run make setup"
+    families, path = cjk_font()
+    assert CJK_FAMILY in families, (families, path)
+    assert owning_package(path) == "fonts-noto-cjk", path
+    # The browser test's fontconfig holds only this folder.
+    assert path.parent == NOTO_CJK_DIR
 
 
 def test_pg_binaries_are_not_taken_from_path():

@@ -1,0 +1,151 @@
+"""Plots, scenes and index values the web map is tested against, written with plain SQL.
+
+Six square plots in two rows near 111.20°E 28.38°N (lon/lat, EPSG:4326), each about
+147 m × 133 m, so that each covers many screen pixels once the map is fitted to them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, text
+
+WEST = 111.2000
+SOUTH = 28.3800
+SIZE_LON = 0.0015
+SIZE_LAT = 0.0012
+GAP = 0.0005
+VILLAGE = "430923100299"
+VILLAGE_NAME = "茶乡村"
+
+
+@dataclass(frozen=True)
+class WebPlot:
+    code: str
+    column: int
+    row: int
+    ndvi: float | None  # latest clear NDVI (plot_latest); None: no value, drawn as no data
+    evi: float | None = None
+    owner: str | None = None
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        west = WEST + self.column * (SIZE_LON + GAP)
+        south = SOUTH + self.row * (SIZE_LAT + GAP)
+        return (west, south, west + SIZE_LON, south + SIZE_LAT)
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        west, south, east, north = self.bounds
+        return ((west + east) / 2, (south + north) / 2)
+
+
+PLOTS = [
+    WebPlot("AH-W01", 0, 1, ndvi=0.7, evi=0.4, owner="李四"),  # on a stop of the ramp
+    WebPlot("AH-W02", 1, 1, ndvi=0.6),  # between two stops
+    WebPlot("AH-W03", 2, 1, ndvi=0.3),
+    WebPlot("AH-W04", 0, 0, ndvi=0.15),
+    WebPlot("AH-W05", 1, 0, ndvi=-0.5),  # below the first stop: clamped
+    WebPlot("AH-W06", 2, 0, ndvi=None),  # no clear value yet
+]
+
+#: (UTC time, local date, clear fraction, cloud cover %) of the scenes, oldest first.
+SCENES = [
+    ("2025-04-10T03:05:00Z", "2025-04-10", 0.93, 4.0),
+    ("2025-05-01T03:05:00Z", "2025-05-01", 0.81, 12.0),
+    ("2025-05-15T03:05:00Z", "2025-05-15", 0.12, 78.0),
+    ("2025-06-04T03:05:00Z", "2025-06-04", 0.97, 1.5),
+]
+
+#: NDVI series of the first plot, one per scene: (mean, std, flagged).
+SERIES = [(0.52, 0.04, False), (0.61, 0.05, False), (0.21, 0.12, True), (0.7, 0.03, False)]
+
+
+def plot_id(code: str) -> int:
+    """Id of a plot (tables are truncated with RESTART IDENTITY, ids follow PLOTS)."""
+    return next(i for i, p in enumerate(PLOTS, start=1) if p.code == code)
+
+
+def build_web_world(engine: Engine) -> None:
+    """Insert the village, plots, scenes, the series of the first plot and latest values."""
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO admin_units (code, name, level, geom, area_m2) VALUES (:c, :n,"
+                " 'village', ST_Multi(ST_MakeEnvelope(111.19, 28.37, 111.22, 28.39, 4326)),"
+                " ST_Area(ST_MakeEnvelope(111.19, 28.37, 111.22, 28.39, 4326)::geography))"
+            ),
+            {"c": VILLAGE, "n": VILLAGE_NAME},
+        )
+        for plot in PLOTS:
+            conn.execute(
+                text(
+                    "INSERT INTO plots (code, name, owner, village_id, crop, geom, area_m2)"
+                    " VALUES (:code, :name, :owner, (SELECT id FROM admin_units WHERE code = :v),"
+                    " 'tea', ST_Multi(ST_MakeEnvelope(:w, :s, :e, :n, 4326)),"
+                    " ST_Area(ST_MakeEnvelope(:w, :s, :e, :n, 4326)::geography))"
+                ),
+                {
+                    "code": plot.code,
+                    "name": f"茶园 {plot.code[-2:]}",
+                    "owner": plot.owner,
+                    "v": VILLAGE,
+                    "w": plot.bounds[0],
+                    "s": plot.bounds[1],
+                    "e": plot.bounds[2],
+                    "n": plot.bounds[3],
+                },
+            )
+        scene_ids = []
+        for n, (when, _, clear, cloud) in enumerate(SCENES):
+            scene_ids.append(
+                conn.execute(
+                    text(
+                        "INSERT INTO scenes (source, scene_key, platform, acquired_at,"
+                        " cloud_cover, clear_fraction, footprint) VALUES ('local', :k,"
+                        " 'sentinel-2b', :t, :cc, :cf,"
+                        " ST_Multi(ST_MakeEnvelope(110.9, 27.9, 112.1, 28.9, 4326))) RETURNING id"
+                    ),
+                    {"k": f"WEB-{n}", "t": when, "cc": cloud, "cf": clear},
+                ).scalar_one()
+            )
+        first = plot_id(PLOTS[0].code)
+        for scene_id, (when, _, clear, _), (mean, std, flagged) in zip(
+            scene_ids, SCENES, SERIES, strict=True
+        ):
+            conn.execute(
+                text(
+                    "INSERT INTO plot_index_stats (plot_id, index, acquired_at, source, scene_id,"
+                    " mean, std, min, max, median, p10, p90, valid_weight, valid_count,"
+                    " total_weight, clear_fraction, flagged, flag_reason) VALUES (:p, 'NDVI',"
+                    " :t, 'local', :s, :m, :sd, :m - 0.1, :m + 0.1, :m, :m - 0.05, :m + 0.05,"
+                    " 20.0, 24, 22.0, :cf, :f, CASE WHEN :f THEN 'low_clear_fraction' END)"
+                ),
+                {
+                    "p": first,
+                    "t": when,
+                    "s": scene_id,
+                    "m": mean,
+                    "sd": std,
+                    "cf": clear,
+                    "f": flagged,
+                },
+            )
+        latest_when, latest_scene = SCENES[-1][0], scene_ids[-1]
+        for plot in PLOTS:
+            for index, value in (("NDVI", plot.ndvi), ("EVI", plot.evi)):
+                if value is None:
+                    continue
+                conn.execute(
+                    text(
+                        "INSERT INTO plot_latest (plot_id, index, acquired_at, source, scene_id,"
+                        " mean) VALUES (:p, :i, :t, 'local', :s, :m)"
+                    ),
+                    {
+                        "p": plot_id(plot.code),
+                        "i": index,
+                        "t": latest_when,
+                        "s": latest_scene,
+                        "m": value,
+                    },
+                )
