@@ -46,6 +46,11 @@ class DatabaseSettings(BaseSettings):
         return None if value in ("", None) else value
 
     @property
+    def raster_store(self) -> Path:
+        """Folder of the COGs made by ingest (``SKYGROUND_HOME/rasters``)."""
+        return self.home / "rasters"
+
+    @property
     def embedded(self) -> bool:
         """Whether SkyGround manages its own local cluster."""
         return self.database_url is None

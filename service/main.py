@@ -11,7 +11,7 @@ from fastapi_offline import FastAPIOffline
 from models.db import database_url, engine_for
 from models.settings import Settings
 from service.errors import add_exception_handlers
-from service.routers import admin_units, health, legend, plots, series, tiles, web
+from service.routers import admin_units, health, legend, plots, raster_tiles, series, tiles, web
 
 __all__ = ["DOCS_STATIC_URL", "create_app"]
 
@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(plots.router)
     app.include_router(admin_units.router)
     app.include_router(tiles.router)
+    app.include_router(raster_tiles.router)
     app.include_router(legend.router)
     web.mount_web(app)
     return app

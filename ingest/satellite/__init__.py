@@ -1,9 +1,18 @@
 """Sentinel-2 (and drone band) foundations: read bands, decide radiometry, mask, compute indices.
 
-Pure functions on arrays; orchestration (scenes, COGs, the database) builds on them.
+Pure functions on arrays, and on top of them the ingest of local scenes (:mod:`.ingest`):
+COGs in the raster store (:mod:`.cog`) and per-plot statistics in PostGIS.
 """
 
 from ingest.satellite._grid import Grid
+from ingest.satellite._inputs import (
+    NoSceneFound,
+    SceneDateMissing,
+    SceneFiles,
+    SclMissing,
+    find_scenes,
+)
+from ingest.satellite.cog import CogInfo, encode_true_colour, write_cog
 from ingest.satellite.indices import (
     compute,
     constants_of,
@@ -21,6 +30,7 @@ from ingest.satellite.indices import (
     symbols_of,
     vari,
 )
+from ingest.satellite.ingest import IngestOptions, SceneResult, ingest_local, ingest_scene
 from ingest.satellite.masks import (
     DILATED_SCL,
     MASKED_SCL,
@@ -53,6 +63,18 @@ from ingest.satellite.read import (
 from ingest.satellite.settings import SatelliteSettings
 
 __all__ = [
+    "ingest_scene",
+    "ingest_local",
+    "SceneResult",
+    "IngestOptions",
+    "write_cog",
+    "encode_true_colour",
+    "CogInfo",
+    "find_scenes",
+    "SclMissing",
+    "SceneFiles",
+    "SceneDateMissing",
+    "NoSceneFound",
     "DILATED_SCL",
     "L2A_NODATA_DN",
     "MASKED_SCL",

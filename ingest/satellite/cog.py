@@ -1,0 +1,178 @@
+"""Write Cloud-Optimised GeoTIFFs atomically and deterministically.
+
+Index rasters are stored as int16 (``value = stored × 1e-4``, nodata −32768, the catalogue's
+:class:`~models.indices.scaling.Scaling`); true colour as uint8 (reflectance 0–0.3 → 1–255,
+0 = nodata). Both are written with rio-cogeo's ``cog_translate`` (deflate, 256 px blocks,
+overviews by averaging where the raster is larger than one block).
+
+Atomic: the COG is written to a temporary name in the destination folder
+(``.<name>.tmp-<pid>``), flushed with ``fsync`` and moved over the final name with
+``os.replace``, so a reader (or a killed writer) never sees a partial file under the final
+name. Deterministic: the same array, grid and scaling give a byte-identical file (no
+timestamp or software tags; GDAL writes none unless asked).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+from rasterio.crs import CRS
+from rasterio.io import MemoryFile
+from rasterio.transform import Affine
+from rio_cogeo.cogeo import cog_translate
+from rio_cogeo.profiles import cog_profiles
+
+from models.indices.scaling import Scaling
+
+__all__ = ["TRUE_COLOUR_MAX", "CogInfo", "encode_true_colour", "write_cog"]
+
+#: Reflectance mapped to 255 in the true-colour COG.
+TRUE_COLOUR_MAX: Final = 0.3
+#: Seconds to pause once the temporary file exists; only the crash test sets it.
+_PAUSE_ENV: Final = "SKYGROUND_INGEST_TEST_PAUSE_AFTER_TEMP"
+
+
+@dataclass(frozen=True)
+class CogInfo:
+    """What the ``raster_assets`` row records of one written COG."""
+
+    path: Path
+    sha256: str
+    dtype: str
+    scale: float
+    offset: float
+    nodata: float | None
+    width: int
+    height: int
+    size_bytes: int
+
+
+def encode_true_colour(
+    red: npt.NDArray[np.floating[Any]],
+    green: npt.NDArray[np.floating[Any]],
+    blue: npt.NDArray[np.floating[Any]],
+) -> npt.NDArray[np.uint8]:
+    """(3, rows, cols) uint8: reflectance 0–0.3 → 1–255 (clipped), 0 where any band is NaN."""
+    stack = np.stack([red, green, blue]).astype(np.float64)
+    invalid = ~np.isfinite(stack).all(axis=0)
+    with np.errstate(invalid="ignore"):
+        scaled = 1 + np.rint(np.clip(stack, 0.0, TRUE_COLOUR_MAX) / TRUE_COLOUR_MAX * 254)
+    scaled[:, invalid] = 0
+    out: npt.NDArray[np.uint8] = np.nan_to_num(scaled, nan=0).astype(np.uint8)
+    return out
+
+
+def write_cog(
+    path: Path,
+    data: npt.NDArray[Any],
+    *,
+    crs: CRS,
+    transform: Affine,
+    nodata: float,
+    scaling: Scaling | None = None,
+) -> CogInfo:
+    """Write ``data`` ((rows, cols) or (bands, rows, cols), already in its stored dtype).
+
+    Args:
+        path: final file name; its folder is created.
+        data: stored values (int16 index steps, uint8 true colour).
+        crs: the grid's CRS (the scene's UTM zone).
+        transform: north-up affine transform of ``data``.
+        nodata: stored nodata value.
+        scaling: the index scaling written as band scale/offset; None for true colour.
+    """
+    stack = data if data.ndim == 3 else data[np.newaxis]
+    count, height, width = stack.shape
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # A writer killed earlier left its temporary file: it was never visible, remove it.
+    for stale in path.parent.glob(f".{path.name}.tmp-*"):
+        stale.unlink(missing_ok=True)
+    temp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    src_profile = {
+        "driver": "GTiff",
+        "dtype": str(stack.dtype),
+        "count": count,
+        "height": height,
+        "width": width,
+        "crs": crs,
+        "transform": transform,
+        "nodata": nodata,
+    }
+    profile = dict(cog_profiles["deflate"])
+    profile.update(blockxsize=256, blockysize=256, predictor=2)
+    try:
+        with MemoryFile() as memory:
+            with memory.open(**src_profile) as dst:
+                dst.write(stack)
+                if scaling is not None:
+                    dst.scales = (scaling.scale,) * count
+                    dst.offsets = (scaling.offset,) * count
+            temp.touch()
+            _test_pause()
+            with memory.open() as src:
+                cog_translate(
+                    src,
+                    str(temp),
+                    profile,
+                    nodata=nodata,
+                    overview_level=_overview_levels(height, width),
+                    overview_resampling="average",
+                    in_memory=True,
+                    quiet=True,
+                    use_cog_driver=False,
+                    # No tags from rio-cogeo beyond its fixed ones: nothing varies between runs.
+                    additional_cog_metadata=None,
+                )
+        with open(temp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+        _fsync_dir(path.parent)
+    finally:
+        temp.unlink(missing_ok=True)
+    content = path.read_bytes()
+    return CogInfo(
+        path=path,
+        sha256=hashlib.sha256(content).hexdigest(),
+        dtype=str(stack.dtype),
+        scale=scaling.scale if scaling else 1.0,
+        offset=scaling.offset if scaling else 0.0,
+        nodata=nodata,
+        width=width,
+        height=height,
+        size_bytes=len(content),
+    )
+
+
+def _overview_levels(height: int, width: int) -> int:
+    """Halvings until the raster fits one 256 px block; at least one, so every COG has one.
+
+    rio-cogeo's default builds none for a raster smaller than a block (a clip of a few
+    hundred metres), and tile readers then warn about a COG without overviews.
+    """
+    levels, size = 0, max(height, width)
+    while size > 256:
+        size = math.ceil(size / 2)
+        levels += 1
+    return max(1, levels)
+
+
+def _test_pause() -> None:
+    seconds = os.environ.get(_PAUSE_ENV)
+    if seconds:
+        time.sleep(float(seconds))
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,1 @@
+SELECT id FROM scenes WHERE source = :source AND scene_key = :scene_key
