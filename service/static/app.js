@@ -7,8 +7,13 @@
  * /api/ui-messages (the message catalogue, models/i18n/web.toml). No text is written here.
  * The style is built below and has no glyphs: no symbol layers, labels are HTML.
  *
+ * Under the plots: the active scene's index raster and, when switched on, its true-colour
+ * image (PNG tiles of /tiles/scenes/{scene}/{layer}/, described by their tilejson.json). The
+ * active scene is the date clicked in the list, else the newest scene with the index's raster.
+ *
  * For tests: window.skygroundMap is the MapLibre map; <body data-ready="true"> and the
- * "skyground:ready" event mark the plots layer loaded and the map idle.
+ * "skyground:ready" event mark the plots layer loaded and the map idle; the scene list's
+ * active item has aria-pressed="true" and <body data-scene> names the active scene id.
  */
 (function () {
   "use strict";
@@ -19,6 +24,11 @@
   const FILL_LAYER = "plots-fill";
   const OUTLINE_LAYER = "plots-outline";
   const SELECTED_LAYER = "plots-selected";
+  const INDEX_RASTER = "scene-index"; // source and layer of the active scene's index raster
+  const TRUECOLOR_RASTER = "scene-truecolor"; // source and layer of its true-colour image
+  const TRUECOLOR = "truecolor"; // raster_assets kind of the true-colour image
+  const SEE_THROUGH_OPACITY = 0.55;
+  const INDEX_RASTER_OVER_IMAGE = 0.6; // index raster opacity with the true-colour image on
   const BACKGROUND = "#e9ece6";
   const PHONE = window.matchMedia("(max-width: 720px)");
   const FONT = '"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", sans-serif';
@@ -35,6 +45,12 @@
     chart: null,
     plot: null, // {id, properties} of the clicked plot (properties from the vector tile)
     plotRequest: 0,
+    scenes: [], // /api/scenes features, newest first
+    scene: null, // the active scene (a feature of `scenes`) or null
+    scenePinned: false, // a date was clicked: keep that scene when the index changes
+    truecolor: false,
+    seeThrough: false,
+    rasterURLs: {}, // tilejson.json URL each raster layer shows
   };
 
   const $ = (id) => document.getElementById(id);
@@ -120,7 +136,7 @@
 
   /**
    * Tianditu imagery and labels when a key is configured (meta skyground-tianditu-key);
-   * off by default. Our own true-colour tiles will take the first place later. Enabling it
+   * off by default; our own true-colour layer (updateRasters) is drawn above it. Enabling it
    * also needs the Content-Security-Policy of service/routers/web.py to allow the host.
    */
   function basemap() {
@@ -201,6 +217,9 @@
     if (state.map && state.map.getLayer(FILL_LAYER)) {
       state.map.setPaintProperty(FILL_LAYER, "fill-color", fillColor(spec));
     }
+    if (!state.scenePinned) state.scene = defaultScene();
+    markScenes();
+    updateRasters();
     const url = new URL(window.location.href);
     url.searchParams.set("index", spec.short_name);
     window.history.replaceState(null, "", url);
@@ -211,6 +230,8 @@
     const list = $("scene-list");
     list.replaceChildren();
     const features = collection.features || [];
+    state.scenes = features;
+    state.scene = defaultScene();
     if (!features.length) {
       const item = document.createElement("li");
       item.className = "empty";
@@ -222,6 +243,11 @@
       const p = scene.properties;
       const item = document.createElement("li");
       item.dataset.sceneId = scene.id;
+      const pick = document.createElement("button");
+      pick.type = "button";
+      pick.className = "scene-pick";
+      pick.dataset.sceneId = scene.id;
+      pick.addEventListener("click", () => pickScene(scene));
       const date = document.createElement("span");
       date.className = "scene-date";
       date.textContent = p.date;
@@ -242,9 +268,98 @@
         clear.textContent = tr("web_scene_clear", { percent });
       }
       bar.append(fill);
-      item.append(date, source, bar, clear);
+      pick.append(date, source, bar, clear);
+      item.append(pick);
       list.append(item);
     }
+    markScenes();
+    updateRasters();
+  }
+
+  // --- scenes and their rasters -----------------------------------------------------------
+
+  function hasAsset(scene, kind) {
+    const wanted = kind.toUpperCase();
+    return (scene.properties.assets || []).some((a) => a.toUpperCase() === wanted);
+  }
+
+  /** The newest scene with a raster of the current index (null if none has one). */
+  function defaultScene() {
+    if (!state.index) return null;
+    return state.scenes.find((scene) => hasAsset(scene, state.index.name)) || null;
+  }
+
+  function pickScene(scene) {
+    state.scene = scene;
+    state.scenePinned = true;
+    markScenes();
+    updateRasters();
+  }
+
+  /** aria-pressed on the active date; dates without the index's raster are dimmed. */
+  function markScenes() {
+    const active = state.scene ? String(state.scene.id) : "";
+    const note = $("raster-note");
+    const short = state.index ? state.index.short_name : "";
+    if (!state.scenes.length) note.textContent = "";
+    else if (state.scene && state.index && hasAsset(state.scene, state.index.name)) {
+      note.textContent = tr("web_raster_date", { index: short, date: state.scene.properties.date });
+    } else note.textContent = tr("web_raster_none", { index: short });
+    if (active) document.body.dataset.scene = active;
+    else delete document.body.dataset.scene;
+    for (const pick of $("scene-list").querySelectorAll(".scene-pick")) {
+      const scene = state.scenes.find((s) => String(s.id) === pick.dataset.sceneId);
+      const withIndex = !!(scene && state.index && hasAsset(scene, state.index.name));
+      pick.setAttribute("aria-pressed", String(pick.dataset.sceneId === active));
+      pick.classList.toggle("no-raster", !withIndex);
+      pick.title = withIndex
+        ? tr("web_scene_pick_title")
+        : tr("web_scene_no_raster", { index: state.index ? state.index.short_name : "" });
+    }
+  }
+
+  function tilejsonURL(scene, kind) {
+    return new URL(
+      `/tiles/scenes/${encodeURIComponent(scene.id)}/${encodeURIComponent(kind)}/tilejson.json`,
+      window.location.origin,
+    ).href;
+  }
+
+  /**
+   * Show `kind` of the active scene in raster layer `id` (replacing what it showed), placed
+   * below `beforeId`; remove the layer when the scene has no such raster or `show` is false.
+   */
+  function setRaster(id, kind, show, beforeId, paint) {
+    const map = state.map;
+    const scene = state.scene;
+    const url = show && scene && hasAsset(scene, kind) ? tilejsonURL(scene, kind) : null;
+    if ((state.rasterURLs[id] || null) === url) return;
+    if (map.getLayer(id)) map.removeLayer(id);
+    if (map.getSource(id)) map.removeSource(id);
+    state.rasterURLs[id] = url;
+    if (!url) return;
+    map.addSource(id, { type: "raster", url, tileSize: 256 });
+    map.addLayer({ id, type: "raster", source: id, paint }, beforeId);
+  }
+
+  /** Bring the raster layers in line with the active scene, index and switches. */
+  function updateRasters() {
+    const map = state.map;
+    if (!map || !map.getLayer(FILL_LAYER) || !state.index) return;
+    const opacity = state.truecolor ? INDEX_RASTER_OVER_IMAGE : 1;
+    setRaster(INDEX_RASTER, state.index.name, true, FILL_LAYER, {
+      "raster-resampling": "nearest",
+      "raster-fade-duration": 0,
+      "raster-opacity": opacity,
+    });
+    if (map.getLayer(INDEX_RASTER)) map.setPaintProperty(INDEX_RASTER, "raster-opacity", opacity);
+    setRaster(
+      TRUECOLOR_RASTER,
+      TRUECOLOR,
+      state.truecolor,
+      map.getLayer(INDEX_RASTER) ? INDEX_RASTER : FILL_LAYER,
+      { "raster-fade-duration": 0 },
+    );
   }
 
   // --- plot card and chart ----------------------------------------------------------------
@@ -462,6 +577,10 @@
     return padding;
   }
 
+  function fillOpacity() {
+    return state.seeThrough ? SEE_THROUGH_OPACITY : 1;
+  }
+
   function addPlotLayers(map, tilejson) {
     map.addSource(PLOTS_SOURCE, {
       type: "vector",
@@ -475,7 +594,7 @@
       type: "fill",
       source: PLOTS_SOURCE,
       "source-layer": PLOTS_LAYER,
-      paint: { "fill-color": fillColor(state.index), "fill-opacity": 1 },
+      paint: { "fill-color": fillColor(state.index), "fill-opacity": fillOpacity() },
     });
     map.addLayer({
       id: OUTLINE_LAYER,
@@ -522,6 +641,7 @@
 
     map.on("load", () => {
       addPlotLayers(map, tilejson);
+      updateRasters();
       zoomHint();
       const ready = () => {
         if (!map.isSourceLoaded(PLOTS_SOURCE)) {
@@ -565,6 +685,18 @@
       if (event.key === "Escape") closePlot();
     });
     if (PHONE.matches) $("scenes").open = false;
+    state.truecolor = $("truecolor-toggle").checked; // a reload may keep the boxes ticked
+    state.seeThrough = $("see-through-toggle").checked;
+    $("truecolor-toggle").addEventListener("change", (event) => {
+      state.truecolor = event.target.checked;
+      updateRasters();
+    });
+    $("see-through-toggle").addEventListener("change", (event) => {
+      state.seeThrough = event.target.checked;
+      if (state.map && state.map.getLayer(FILL_LAYER)) {
+        state.map.setPaintProperty(FILL_LAYER, "fill-opacity", fillOpacity());
+      }
+    });
 
     const [catalogue, tilejson] = await Promise.all([
       getJSON("/api/indices", { platform: "sentinel2", lang: state.lang }),

@@ -9,6 +9,7 @@ renders it on a freshly set-up machine too.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -24,7 +25,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Route, sync_playwright
 from sqlalchemy import Engine
 
-from tests.conftest import truncate_all
+from tests.conftest import make_world_dir, truncate_all
 from tests.web.world import build_web_world
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,20 +55,33 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class WebWorld:
+    """The database and ``SKYGROUND_HOME`` (raster store) of ``tests.web.world``."""
+
+    engine: Engine
+    home: Path
+    scene_ids: list[int]  # in the order of tests.web.world.SCENES
+
+
 @pytest.fixture(scope="module")
-def web_world(engine: Engine) -> Engine:
-    """Emptied tables holding the plots, scenes and values of ``tests.web.world``."""
+def web_world(engine: Engine) -> Iterator[WebWorld]:
+    """Emptied tables holding the plots, scenes, values and rasters of ``tests.web.world``."""
     truncate_all(engine)
-    build_web_world(engine)
-    return engine
+    home = make_world_dir("skyground-web-")
+    try:
+        yield WebWorld(engine=engine, home=home, scene_ids=build_web_world(engine, home))
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
-def live_server(web_world: Engine, database_url: str) -> Iterator[str]:
+def live_server(web_world: WebWorld, database_url: str) -> Iterator[str]:
     """Base URL of ``uvicorn service.main:create_app --factory`` on a free loopback port."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SKYGROUND_")}
     env["SKYGROUND_DATABASE_URL"] = database_url
+    env["SKYGROUND_HOME"] = str(web_world.home)
     process = subprocess.Popen(
         [
             sys.executable,

@@ -8,7 +8,9 @@ Set ``SKYGROUND_WEB_SCREENSHOTS`` to a folder to keep screenshots of what was ch
 from __future__ import annotations
 
 import os
+import re
 import struct
+import warnings
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,15 +18,33 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, Response
+from rasterio.errors import NotGeoreferencedWarning
+from rasterio.io import MemoryFile
 
 from models.i18n import t
 from models.indices import RGBA, get_index, hex_to_rgba
-from tests.web.conftest import WAIT_MS, Browser
-from tests.web.world import PLOTS, SCENES, SERIES, WebPlot, plot_id
+from tests.web.conftest import WAIT_MS, Browser, WebWorld
+from tests.web.world import (
+    GAP,
+    NDVI_SCENES,
+    PLOTS,
+    SCENES,
+    SERIES,
+    SIZE_LAT,
+    SIZE_LON,
+    SOUTH,
+    TRUECOLOR_SCENE,
+    WEST,
+    WebPlot,
+    plot_id,
+)
 
 FILL_LAYER = "plots-fill"
+INDEX_RASTER = "scene-index"  # app.js: the active scene's index raster
+TRUECOLOR_RASTER = "scene-truecolor"  # app.js: its true-colour image
 BACKGROUND = (0xE9, 0xEC, 0xE6)  # the page's plain basemap (app.js BACKGROUND)
 #: Per-channel tolerance for antialiasing and the 8-bit packing of colours on the GPU.
 TOLERANCE = 3
@@ -35,6 +55,7 @@ SCREENSHOTS = os.environ.get("SKYGROUND_WEB_SCREENSHOTS")
 class MapPage:
     page: Page
     errors: list[str] = field(default_factory=list)
+    responses: list[Response] = field(default_factory=list)
 
     def evaluate(self, script: str, arg: Any = None) -> Any:
         return self.page.evaluate(script, arg)
@@ -116,6 +137,7 @@ def open_map(browser: Browser, url: str, viewport: dict[str, int]) -> MapPage:
     opened = MapPage(page)
     page.on("pageerror", lambda error: opened.errors.append(str(error)))
     page.on("console", lambda m: opened.errors.append(m.text) if m.type == "error" else None)
+    page.on("response", lambda response: opened.responses.append(response))
     page.goto(url)
     page.wait_for_function("() => document.body.dataset.ready === 'true'", timeout=WAIT_MS)
     opened.wait_idle()
@@ -244,6 +266,156 @@ def test_clicking_a_plot_shows_its_card_and_series_chart(desktop: MapPage, live_
     assert platform_fonts(desktop.page, "#plot-attrs dd:nth-of-type(3)") == {"Noto Sans CJK SC"}
     desktop.wait_idle()
     desktop.keep("desktop-plot-clicked")
+    assert desktop.errors == []
+
+
+def tile_pattern(scene_id: int, kind: str) -> re.Pattern[str]:
+    return re.compile(rf"/tiles/scenes/{scene_id}/{kind}/\d+/\d+/\d+\.png$", re.IGNORECASE)
+
+
+def raster_tiles(opened: MapPage, scene_id: int, kind: str) -> list[Response]:
+    pattern = tile_pattern(scene_id, kind)
+    return [r for r in opened.responses if pattern.search(r.url)]
+
+
+def wait_for_tiles(opened: MapPage, scene_id: int, kind: str) -> list[Response]:
+    """Wait until a tile of that scene layer was answered and the map is idle again."""
+    pattern = tile_pattern(scene_id, kind)
+    if not raster_tiles(opened, scene_id, kind):
+        opened.page.wait_for_event(
+            "response", lambda r: bool(pattern.search(r.url)), timeout=WAIT_MS
+        )
+    opened.wait_idle()
+    return raster_tiles(opened, scene_id, kind)
+
+
+def rgba_of(png: bytes) -> np.ndarray:
+    """Bands × rows × columns of a PNG tile."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)  # PNG tiles carry no CRS
+        with MemoryFile(png) as mem, mem.open() as src:
+            assert src.driver == "PNG"
+            bands: np.ndarray = src.read()
+            return bands
+
+
+def layer_order(opened: MapPage) -> list[str]:
+    return list(opened.evaluate("() => window.skygroundMap.getStyle().layers.map((l) => l.id)"))
+
+
+def raster_url(opened: MapPage, layer: str) -> str | None:
+    """tilejson.json URL of a raster layer's source, None without that layer."""
+    url: str | None = opened.evaluate(
+        """(id) => {
+            const map = window.skygroundMap;
+            return map.getLayer(id) ? map.getSource(id).url : null;
+        }""",
+        layer,
+    )
+    return url
+
+
+def click_and_idle(opened: MapPage, selector: str) -> None:
+    """Click ``selector`` in the page and wait for the map's next ``idle`` after it."""
+    opened.evaluate(
+        """(selector) => new Promise((resolve) => {
+            window.skygroundMap.once('idle', () => resolve());
+            document.querySelector(selector).click();
+        })""",
+        selector,
+    )
+
+
+def click_scene(opened: MapPage, scene_id: int) -> None:
+    click_and_idle(opened, f'#scene-list .scene-pick[data-scene-id="{scene_id}"]')
+    assert opened.evaluate("() => document.body.dataset.scene") == str(scene_id)
+
+
+def gap_point() -> tuple[float, float]:
+    """Between the first two plots of the upper row: only the rasters are drawn there."""
+    return WEST + SIZE_LON + GAP / 2, SOUTH + SIZE_LAT + GAP + SIZE_LAT / 2
+
+
+def test_newest_scene_with_an_ndvi_raster_is_active_and_drawn_under_the_plots(
+    desktop: MapPage, web_world: WebWorld, browser: Browser
+):
+    newest = web_world.scene_ids[NDVI_SCENES[0]]
+    page = desktop.page
+    page.wait_for_function(
+        "(id) => document.body.dataset.scene === String(id)", arg=newest, timeout=WAIT_MS
+    )
+    pressed = page.locator("#scene-list .scene-pick[aria-pressed=true]")
+    assert pressed.count() == 1
+    assert pressed.get_attribute("data-scene-id") == str(newest)
+    date = SCENES[NDVI_SCENES[0]][1]
+    note = t("web_raster_date", "zh-CN", index="NDVI", date=date)
+    assert page.locator("#raster-note").inner_text() == note
+
+    tiles = wait_for_tiles(desktop, newest, "NDVI")
+    assert tiles and all(r.status == 200 for r in tiles)
+    images = [rgba_of(r.body()) for r in tiles]
+    assert all(image.shape == (4, 256, 256) for image in images)
+    assert any(image[3].any() for image in images), "every NDVI tile is fully transparent"
+
+    order = layer_order(desktop)
+    assert order.index(INDEX_RASTER) < order.index(FILL_LAYER)
+    assert TRUECOLOR_RASTER not in order  # the true-colour basemap is off by default
+    assert not close_to(desktop.pixel(*gap_point()), BACKGROUND)
+    desktop.keep("desktop-ndvi-raster")
+    assert browser.guard.blocked == []
+    assert desktop.errors == []
+
+
+def test_clicking_another_date_shows_that_scenes_raster(
+    desktop: MapPage, web_world: WebWorld, browser: Browser
+):
+    newest, older = (web_world.scene_ids[n] for n in NDVI_SCENES)
+    before = desktop.pixel(*gap_point())
+    click_scene(desktop, older)
+    assert f"/tiles/scenes/{older}/NDVI/tilejson.json" in (raster_url(desktop, INDEX_RASTER) or "")
+    assert wait_for_tiles(desktop, older, "NDVI")
+    pressed = desktop.page.locator("#scene-list .scene-pick[aria-pressed=true]")
+    assert pressed.get_attribute("data-scene-id") == str(older)
+    assert desktop.pixel(*gap_point()) != before  # the older raster ramps the other way
+    desktop.keep("desktop-older-date")
+
+    # A date without an NDVI raster shows none; the newest one brings its raster back.
+    without = next(i for n, i in enumerate(web_world.scene_ids) if n not in NDVI_SCENES)
+    click_scene(desktop, without)
+    assert raster_url(desktop, INDEX_RASTER) is None
+    note = t("web_raster_none", "zh-CN", index="NDVI")
+    assert desktop.page.locator("#raster-note").inner_text() == note
+    assert close_to(desktop.pixel(*gap_point()), BACKGROUND)
+    click_scene(desktop, newest)
+    assert f"/tiles/scenes/{newest}/NDVI/" in (raster_url(desktop, INDEX_RASTER) or "")
+    assert browser.guard.blocked == []
+    assert desktop.errors == []
+
+
+def test_true_colour_basemap_and_see_through_plots(
+    desktop: MapPage, web_world: WebWorld, browser: Browser
+):
+    scene = web_world.scene_ids[TRUECOLOR_SCENE]
+    page = desktop.page
+    assert page.locator("#truecolor-toggle + span").inner_text() == t("web_truecolor", "zh-CN")
+    click_and_idle(desktop, "#truecolor-toggle")
+    tiles = wait_for_tiles(desktop, scene, "truecolor")
+    assert any(rgba_of(r.body())[3].any() for r in tiles)
+    order = layer_order(desktop)
+    assert order.index(TRUECOLOR_RASTER) < order.index(INDEX_RASTER) < order.index(FILL_LAYER)
+
+    plot = PLOTS[0]
+    opaque = desktop.pixel(*plot.centre)
+    click_and_idle(desktop, "#see-through-toggle")
+    assert desktop.pixel(*plot.centre) != opaque
+    desktop.keep("desktop-truecolor-see-through")
+
+    click_and_idle(desktop, "#see-through-toggle")
+    click_and_idle(desktop, "#truecolor-toggle")
+    assert not page.locator("#truecolor-toggle").is_checked()
+    assert TRUECOLOR_RASTER not in layer_order(desktop)
+    assert close_to(desktop.pixel(*plot.centre), expected_color("NDVI", plot.ndvi))
+    assert browser.guard.blocked == []
     assert desktop.errors == []
 
 

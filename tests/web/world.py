@@ -2,13 +2,23 @@
 
 Six square plots in two rows near 111.20°E 28.38°N (lon/lat, EPSG:4326), each about
 147 m × 133 m, so that each covers many screen pixels once the map is fitted to them.
+Two scenes have an NDVI COG (64 × 64, EPSG:4326) under the plots, the newest a true-colour
+COG too; both NDVI rasters have no data under the no-value plot, so its no-data colour is
+still drawn over the plain background.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
-from sqlalchemy import Engine, text
+import numpy as np
+from rasterio.crs import CRS
+from rasterio.io import MemoryFile
+from rasterio.transform import from_origin
+from rio_cogeo.cogeo import cog_translate
+from rio_cogeo.profiles import cog_profiles
+from sqlalchemy import Connection, Engine, text
 
 WEST = 111.2000
 SOUTH = 28.3800
@@ -57,6 +67,19 @@ SCENES = [
     ("2025-06-04T03:05:00Z", "2025-06-04", 0.97, 1.5),
 ]
 
+#: The rasters: 64 × 64 pixels of 0.00012° from this north-west corner, covering the plots.
+RASTER_ORIGIN = (111.1990, 28.3850)
+RASTER_PIXEL = 0.00012
+RASTER_SIZE = 64
+NDVI_SCALE = 1e-4
+NDVI_NODATA = -32768
+#: No data east of this longitude and south of this latitude (under plot AH-W06).
+NODATA_EAST_OF = 111.2035
+NODATA_SOUTH_OF = 28.3817
+#: Positions in SCENES of the scenes with an NDVI raster; the first also has true colour.
+NDVI_SCENES = (3, 1)
+TRUECOLOR_SCENE = 3
+
 #: NDVI series of the first plot, one per scene: (mean, std, flagged).
 SERIES = [(0.52, 0.04, False), (0.61, 0.05, False), (0.21, 0.12, True), (0.7, 0.03, False)]
 
@@ -66,8 +89,93 @@ def plot_id(code: str) -> int:
     return next(i for i, p in enumerate(PLOTS, start=1) if p.code == code)
 
 
-def build_web_world(engine: Engine) -> None:
-    """Insert the village, plots, scenes, the series of the first plot and latest values."""
+def _write_cog(path: Path, data: np.ndarray, nodata: float, scale: float = 1.0) -> None:
+    """A small COG in EPSG:4326 (deflate, 32 px blocks, one overview) with rio-cogeo."""
+    profile = {
+        "driver": "GTiff",
+        "dtype": str(data.dtype),
+        "count": data.shape[0],
+        "height": RASTER_SIZE,
+        "width": RASTER_SIZE,
+        "crs": CRS.from_epsg(4326),
+        "transform": from_origin(*RASTER_ORIGIN, RASTER_PIXEL, RASTER_PIXEL),
+        "nodata": nodata,
+    }
+    dst = cog_profiles.get("deflate")
+    dst.update(blockxsize=32, blockysize=32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with MemoryFile() as mem:
+        with mem.open(**profile) as src:
+            src.write(data)
+            src.scales = (scale,) * data.shape[0]
+        with mem.open() as src:
+            cog_translate(src, str(path), dst, overview_level=1, in_memory=True, quiet=True)
+
+
+def _pixel_centres() -> tuple[np.ndarray, np.ndarray]:
+    """Longitude and latitude of every pixel centre (rows north to south)."""
+    steps = (np.arange(RASTER_SIZE) + 0.5) * RASTER_PIXEL
+    lon = RASTER_ORIGIN[0] + steps[None, :]
+    lat = RASTER_ORIGIN[1] - steps[:, None]
+    return np.broadcast_to(lon, (RASTER_SIZE,) * 2), np.broadcast_to(lat, (RASTER_SIZE,) * 2)
+
+
+def ndvi_raster(rising_east: bool) -> np.ndarray:
+    """Stored NDVI (int16, ×1e-4): a west–east ramp with rows of tea, no data under AH-W06."""
+    lon, lat = _pixel_centres()
+    share = (lon - RASTER_ORIGIN[0]) / (RASTER_SIZE * RASTER_PIXEL)
+    ramp = 0.1 + 0.75 * (share if rising_east else 1 - share)
+    rows = 0.06 * np.sin((lat - RASTER_ORIGIN[1]) / RASTER_PIXEL * 1.3)
+    stored = np.round((ramp + rows) / NDVI_SCALE).astype(np.int16)
+    stored[(lon > NODATA_EAST_OF) & (lat < NODATA_SOUTH_OF)] = NDVI_NODATA
+    return stored[None]
+
+
+def truecolor_raster() -> np.ndarray:
+    """Stored true colour (uint8 RGB, 0 = no data): green rows of tea on brown soil."""
+    lon, lat = _pixel_centres()
+    tea = (np.sin((lat - RASTER_ORIGIN[1]) / RASTER_PIXEL * 1.3) > -0.2)[None]
+    share = ((lon - RASTER_ORIGIN[0]) / (RASTER_SIZE * RASTER_PIXEL))[None]
+    green = np.array([58, 112, 52])[:, None, None] + (30 * share).astype(int)
+    soil = np.array([140, 112, 84])[:, None, None]
+    return np.where(tea, green, soil).astype(np.uint8)
+
+
+def _raster_asset(
+    conn: Connection,
+    scene_id: int,
+    kind: str,
+    relative: str,
+    dtype: str,
+    *,
+    scale: float,
+    nodata: float,
+) -> None:
+    conn.execute(
+        text(
+            "INSERT INTO raster_assets (scene_id, kind, path, sha256, dtype, scale,"
+            ' "offset", nodata, width, height, size_bytes) VALUES (:s, :k, :p,'
+            " repeat('0', 64), :d, :sc, 0, :nd, :w, :h, 1)"
+        ),
+        {
+            "s": scene_id,
+            "k": kind,
+            "p": relative,
+            "d": dtype,
+            "sc": scale,
+            "nd": nodata,
+            "w": RASTER_SIZE,
+            "h": RASTER_SIZE,
+        },
+    )
+
+
+def build_web_world(engine: Engine, home: Path) -> list[int]:
+    """Insert the village, plots, scenes, the series of the first plot and latest values.
+
+    The COGs are written to ``home``'s raster store (``home/rasters``). Returns the scene ids
+    in the order of SCENES.
+    """
     with engine.begin() as conn:
         conn.execute(
             text(
@@ -149,3 +257,17 @@ def build_web_world(engine: Engine) -> None:
                         "m": value,
                     },
                 )
+        store = home / "rasters"
+        for n, position in enumerate(NDVI_SCENES):
+            relative = f"web/ndvi-{position}.tif"
+            _write_cog(store / relative, ndvi_raster(n == 0), NDVI_NODATA, NDVI_SCALE)
+            _raster_asset(
+                conn, scene_ids[position], "NDVI", relative, "int16",
+                scale=NDVI_SCALE, nodata=NDVI_NODATA,
+            )  # fmt: skip
+        relative = f"web/truecolor-{TRUECOLOR_SCENE}.tif"
+        _write_cog(store / relative, truecolor_raster(), 0)
+        _raster_asset(
+            conn, scene_ids[TRUECOLOR_SCENE], "truecolor", relative, "uint8", scale=1.0, nodata=0
+        )
+    return [int(i) for i in scene_ids]
