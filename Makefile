@@ -33,7 +33,7 @@ $(ASSETS): web/assets.txt scripts/fetch-web-assets.sh
 	@touch $@
 
 demo: setup
-	$(BIN)/skyground demo
+	$(BIN)/skyground demo --imagery tests/data/s2-l2a-barbellino-sen2r
 
 test: setup
 	$(BIN)/python -m pytest -p no:cacheprovider --cov --cov-report=term:skip-covered tests

@@ -1,5 +1,9 @@
 """Generated demo data for an Anhua-like hill county: admin units and terraced tea plots.
 
+:func:`generate_clip_plots` adds a few invented plots over a real Sentinel-2 clip elsewhere
+(the Barbellino clip in the Italian Alps shipped with the tests), so the demo can show real
+imagery; those plots are labelled as drawn over that clip, not as Anhua plots.
+
 Everything here is invented (boundaries, names, owners) and labelled as generated; only the
 county code (430923, 安化县) and the rough location are real. Plots are written in the
 CGCS2000 Gauss–Krüger 3° zone with central meridian 111°E (EPSG:4546), as land records are,
@@ -15,10 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
+import rasterio
 from shapely.geometry import Polygon, box
 from shapely.geometry.base import BaseGeometry
 
-__all__ = ["DemoFiles", "generate_demo"]
+from ingest.satellite._inputs import find_scenes
+from models.errors import InvalidParameter
+
+__all__ = ["CLIP_LABEL", "DemoFiles", "clip_extent", "generate_clip_plots", "generate_demo"]
 
 GK_CRS = "EPSG:4546"
 # About 111.20°E, 28.38°N in EPSG:4546 (easting, northing in metres).
@@ -183,3 +191,101 @@ def generate_demo(folder: Path, *, seed: int = 7) -> DemoFiles:
         plots=write(plots, "plots_cgcs2000_gk111.gpkg", "GPKG"),
         plot_count=len(plots),
     )
+
+
+CLIP_LABEL = (
+    "演示地块，绘制在真实 Sentinel-2 影像（意大利阿尔卑斯山区）上"
+    " / demo plots drawn over a real Sentinel-2 clip (Italian Alps), not Anhua"
+)
+#: Distance the clip plots keep from the clip's edges (metres).
+CLIP_MARGIN_M = 20.0
+CLIP_PLOTS_FILE = "clip_plots.geojson"
+
+
+def generate_clip_plots(
+    folder: Path,
+    *,
+    bounds_utm: tuple[float, float, float, float],
+    crs: str = "EPSG:32632",
+    seed: int = 7,
+) -> Path:
+    """Write a handful of small invented plots inside a real imagery clip (GeoJSON in ``crs``).
+
+    The clip, less :data:`CLIP_MARGIN_M` on every side, is cut into a grid of two columns
+    and up to five rows; each cell holds one quadrilateral of 0.1–0.4 ha (a rectangle with
+    slightly moved corners) kept 6 m inside the cell, so plots never overlap. Codes are
+    ``DEMO-S2-01`` …; every plot carries :data:`CLIP_LABEL` as its note. Deterministic for a
+    seed.
+
+    Args:
+        folder: where to write; created if missing.
+        bounds_utm: the clip's (xmin, ymin, xmax, ymax) in ``crs`` (metres).
+        crs: the clip's projected CRS.
+        seed: random seed of the shapes.
+    """
+    rng = random.Random(seed)
+    xmin, ymin, xmax, ymax = bounds_utm
+    inner = box(xmin, ymin, xmax, ymax).buffer(-CLIP_MARGIN_M, join_style="mitre")
+    x0, y0, x1, y1 = inner.bounds
+    columns = 2
+    rows_n = max(1, min(5, int((y1 - y0) // 60)))
+    cell_w, cell_h = (x1 - x0) / columns, (y1 - y0) / rows_n
+    gap, jitter = 6.0, 3.0
+    rows: list[dict[str, object]] = []
+    for row in range(rows_n):
+        for column in range(columns):
+            cx0 = x0 + column * cell_w + gap
+            cy0 = y0 + row * cell_h + gap
+            room_w, room_h = cell_w - 2 * gap, cell_h - 2 * gap
+            area = rng.uniform(1_200.0, 3_600.0)
+            width = min(room_w - 2 * jitter, max(30.0, math.sqrt(area * 1.6)))
+            height = min(room_h - 2 * jitter, area / width)
+            px = cx0 + jitter + rng.uniform(0, room_w - 2 * jitter - width)
+            py = cy0 + jitter + rng.uniform(0, room_h - 2 * jitter - height)
+            corners = [(px, py), (px + width, py), (px + width, py + height), (px, py + height)]
+            shape = Polygon(
+                [
+                    (round(x + rng.uniform(-jitter, jitter), 1),
+                     round(y + rng.uniform(-jitter, jitter), 1))
+                    for x, y in corners
+                ]
+            )  # fmt: skip
+            number = len(rows) + 1
+            rows.append(
+                {
+                    "code": f"DEMO-S2-{number:02d}",
+                    "name": f"演示地块 S2-{number:02d}",
+                    "note": CLIP_LABEL,
+                    "geometry": shape,
+                }
+            )
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / CLIP_PLOTS_FILE
+    path.unlink(missing_ok=True)
+    frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
+    frame.to_file(
+        path, driver="GeoJSON", engine="pyogrio", layer_options={"COORDINATE_PRECISION": 2}
+    )
+    return path
+
+
+def clip_extent(paths: list[Path]) -> tuple[tuple[float, float, float, float], str]:
+    """Bounds shared by every scene in ``paths`` and their CRS (which must be projected).
+
+    Raises:
+        InvalidParameter: the scenes use different or geographic CRSs, or do not overlap.
+    """
+    boxes, crss = [], set()
+    for scene in find_scenes(paths):
+        raster = scene.boa or next(iter(scene.band_files.values()))
+        with rasterio.open(raster) as ds:
+            boxes.append(box(*ds.bounds))
+            crss.add(ds.crs)
+    crs = next(iter(crss))
+    shared = boxes[0]
+    for other in boxes[1:]:
+        shared = shared.intersection(other)
+    if len(crss) != 1 or not crs.is_projected or shared.is_empty:
+        raise InvalidParameter(name="--imagery", reason=", ".join(str(p) for p in paths))
+    xmin, ymin, xmax, ymax = shared.bounds
+    return (xmin, ymin, xmax, ymax), crs.to_string()

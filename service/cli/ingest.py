@@ -42,27 +42,28 @@ def _day(text: str | None) -> date | None:
         raise InvalidParameter(name="--date", reason=text) from None
 
 
+def say_scenes(out: Output, job_id: str, results: list[SceneResult]) -> None:
+    """For people: the job and one line per ingested scene (warnings on stderr)."""
+    out.say("ingest_satellite_summary", job=job_id)
+    for r in results:
+        clear = "—" if r.clear_fraction is None else f"{r.clear_fraction:.2f}"
+        out.say(
+            "ingest_satellite_scene_line",
+            scene=r.scene_key,
+            date=r.acquired_at[:10],
+            indices=", ".join(r.indices),
+            plots=r.plots_with_stats,
+            flagged=r.flagged,
+            clear=clear,
+            radiometry=out.t(str(r.radiometry["reason"]), **r.radiometry.get("params", {})),
+        )
+        for note in r.warnings:
+            out.errors.print(f"[yellow]![/] {note}", markup=True)
+
+
 def _show(out: Output, job_id: str, results: list[SceneResult]) -> None:
     data = {"job_id": job_id, "scenes": [r.as_dict() for r in results]}
-
-    def render() -> None:
-        out.say("ingest_satellite_summary", job=job_id)
-        for r in results:
-            clear = "—" if r.clear_fraction is None else f"{r.clear_fraction:.2f}"
-            out.say(
-                "ingest_satellite_scene_line",
-                scene=r.scene_key,
-                date=r.acquired_at[:10],
-                indices=", ".join(r.indices),
-                plots=r.plots_with_stats,
-                flagged=r.flagged,
-                clear=clear,
-                radiometry=f"offset {r.radiometry['offset']:g} ({r.radiometry['reason']})",
-            )
-            for note in r.warnings:
-                out.errors.print(f"[yellow]![/] {note}", markup=True)
-
-    out.result(data, render)
+    out.result(data, lambda: say_scenes(out, job_id, results))
 
 
 @app.command("satellite", help=help_text("cli_ingest_satellite"))

@@ -1,18 +1,28 @@
-"""``skyground demo --no-serve`` loads the generated county; a second run changes nothing."""
+"""``skyground demo --no-serve`` loads the generated county; a second run changes nothing.
+
+With ``--imagery`` it also draws plots over the real Barbellino Sentinel-2 clips and ingests
+them.
+"""
 
 from __future__ import annotations
 
 import json
+import shutil
+from itertools import combinations
+from pathlib import Path
 
 import geopandas as gpd
+import shapely
 from sqlalchemy import text
 from typer.testing import CliRunner
 
+from ingest.demo import CLIP_LABEL, clip_extent, generate_clip_plots
 from service.cli import app
 from tests.checksums import primary_keys, table_checksums
 from tests.conftest import make_world_dir
 
 runner = CliRunner()
+BARBELLINO = Path(__file__).resolve().parents[1] / "data" / "s2-l2a-barbellino-sen2r"
 
 
 def test_demo_loads_every_generated_plot_once(db, database_url):
@@ -43,3 +53,83 @@ def test_demo_loads_every_generated_plot_once(db, database_url):
     sums_after.pop("jobs"), sums.pop("jobs")  # each run records its own job rows
     assert sums_after == sums
     assert primary_keys(db, "plots") == keys
+
+
+def test_demo_with_imagery_ingests_the_real_clips_over_demo_plots(db, database_url):
+    home = make_world_dir("skyground-demo-imagery-")
+    env = {
+        "SKYGROUND_DATABASE_URL": database_url,
+        "SKYGROUND_HOME": str(home),
+        "SKYGROUND_LANG": "en",
+    }
+    args = ["--json", "demo", "--no-serve", "--imagery", str(BARBELLINO)]
+    try:
+        first = runner.invoke(app, args, env=env)
+        assert first.exit_code == 0, first.output + repr(first.exception)
+        summary = json.loads(first.stdout)
+        imagery = summary["imagery"]
+        clip = gpd.read_file(home / "demo" / "clip_plots.geojson")
+        codes = sorted(clip["code"])
+        assert 8 <= len(codes) <= 12 and codes[0] == "DEMO-S2-01"
+        assert clip.crs.to_epsg() == 32632
+        assert imagery["plots"]["counts"]["inserted"] == len(codes)
+        assert "Copernicus Sentinel data 2017/2019" in imagery["attribution"]
+        scenes = imagery["ingest"]["scenes"]
+        assert [s["acquired_at"][:10] for s in scenes] == ["2017-07-03", "2019-07-23"]
+        assert all(s["plots_with_stats"] == len(codes) for s in scenes)
+        with db.connect() as conn:
+            stats = conn.execute(
+                text(
+                    "SELECT p.code, count(*), count(DISTINCT s.index),"
+                    " count(DISTINCT s.acquired_at) FROM plot_index_stats s"
+                    " JOIN plots p ON p.id = s.plot_id GROUP BY p.code ORDER BY p.code"
+                )
+            ).all()
+            latest = conn.execute(text("SELECT count(*) FROM plot_latest")).scalar_one()
+            unflagged = conn.execute(
+                text(
+                    "SELECT count(*) FROM (SELECT DISTINCT plot_id, index FROM plot_index_stats"
+                    " WHERE NOT flagged) AS u"
+                )
+            ).scalar_one()
+            assets = conn.execute(text("SELECT path FROM raster_assets")).scalars().all()
+            notes = (
+                conn.execute(
+                    text(
+                        "SELECT DISTINCT attributes->>'note' FROM plots WHERE code LIKE 'DEMO-S2-%'"
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        # Only the clip plots touch the clips: each has 6 indices × 2 dates.
+        assert stats == [(code, 12, 6, 2) for code in codes]
+        assert latest == unflagged > 0
+        assert len(assets) == 2 * 7
+        assert all((home / "rasters" / path).is_file() for path in assets)
+        assert len(notes) == 1 and "Sentinel-2" in notes[0] and "not Anhua" in notes[0]
+
+        sums = table_checksums(db)
+        second = runner.invoke(app, args, env=env)
+        assert second.exit_code == 0, second.output + repr(second.exception)
+        again = json.loads(second.stdout)["imagery"]
+        assert again["plots"]["counts"]["unchanged"] == len(codes)
+        sums_after = table_checksums(db)
+        sums_after.pop("jobs"), sums.pop("jobs")  # each run records its own job rows
+        assert sums_after == sums
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def test_clip_plots_are_small_apart_inside_the_clip_and_deterministic(tmp_path):
+    bounds, crs = clip_extent([BARBELLINO])
+    assert bounds == (580560, 5101700, 580800, 5102120) and crs == "EPSG:32632"
+    first = generate_clip_plots(tmp_path / "a", bounds_utm=bounds, crs=crs)
+    second = generate_clip_plots(tmp_path / "b", bounds_utm=bounds, crs=crs)
+    assert first.read_bytes() == second.read_bytes()
+    plots = gpd.read_file(first)
+    inner = shapely.box(*bounds).buffer(-20, join_style="mitre")
+    assert 8 <= len(plots) <= 12 and set(plots["note"]) == {CLIP_LABEL}
+    assert all(1_000 <= shape.area <= 4_000 for shape in plots.geometry)
+    assert all(inner.contains(shape) and shape.is_valid for shape in plots.geometry)
+    assert not any(a.intersects(b) for a, b in combinations(plots.geometry, 2))
