@@ -48,6 +48,7 @@
     scenes: [], // /api/scenes features, newest first
     scene: null, // the active scene (a feature of `scenes`) or null
     scenePinned: false, // a date was clicked: keep that scene when the index changes
+    plotsMinZoom: 0, // shallowest zoom of the plot tiles (TileJSON)
     truecolor: false,
     seeThrough: false,
     rasterURLs: {}, // tilejson.json URL each raster layer shows
@@ -274,6 +275,8 @@
     }
     markScenes();
     updateRasters();
+    // Opened too wide to draw plots (e.g. plots in two countries): show the active scene.
+    if (state.scene && !viewShowsScene(state.scene)) showSceneArea(state.scene);
   }
 
   // --- scenes and their rasters -----------------------------------------------------------
@@ -294,6 +297,51 @@
     state.scenePinned = true;
     markScenes();
     updateRasters();
+    if (!viewShowsScene(scene)) showSceneArea(scene);
+  }
+
+  /** [[west, south], [east, north]] of a GeoJSON geometry (lon/lat). */
+  function geometryBounds(geometry) {
+    let west = Infinity;
+    let south = Infinity;
+    let east = -Infinity;
+    let north = -Infinity;
+    const visit = (coords) => {
+      if (typeof coords[0] === "number") {
+        west = Math.min(west, coords[0]);
+        east = Math.max(east, coords[0]);
+        south = Math.min(south, coords[1]);
+        north = Math.max(north, coords[1]);
+      } else coords.forEach(visit);
+    };
+    visit(geometry.coordinates);
+    return [
+      [west, south],
+      [east, north],
+    ];
+  }
+
+  /** Whether the map shows part of the scene at a zoom where plots are drawn. */
+  function viewShowsScene(scene) {
+    const map = state.map;
+    if (!map || !scene || !scene.geometry) return true;
+    const [[west, south], [east, north]] = geometryBounds(scene.geometry);
+    const view = map.getBounds();
+    const overlaps =
+      west < view.getEast() &&
+      east > view.getWest() &&
+      south < view.getNorth() &&
+      north > view.getSouth();
+    return overlaps && map.getZoom() >= state.plotsMinZoom;
+  }
+
+  /** Move the map to a scene's footprint (plots spread over far-apart places start too wide). */
+  function showSceneArea(scene) {
+    state.map.fitBounds(geometryBounds(scene.geometry), {
+      padding: fitPadding(),
+      maxZoom: 17,
+      animate: false,
+    });
   }
 
   /** aria-pressed on the active date; dates without the index's raster are dimmed. */
@@ -631,6 +679,7 @@
     });
     window.skygroundMap = map;
     state.map = map;
+    state.plotsMinZoom = tilejson.minzoom;
     map.touchZoomRotate.disableRotation();
     map.addControl(new window.maplibregl.NavigationControl({ showCompass: false }), "bottom-right");
     map.addControl(new window.maplibregl.ScaleControl({ unit: "metric" }), "bottom-right");
