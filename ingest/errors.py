@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from models.errors import SkyGroundError
+from models.errors import SkyGroundError, SkyGroundWarning
 from models.i18n import t
 
 __all__ = [
@@ -289,7 +289,7 @@ class ConflictingBoaOffset(IngestError):
     key = "satellite_error_offset_conflict"
 
 
-class ImplausibleReflectance(UserWarning):
+class ImplausibleReflectance(SkyGroundWarning):
     """Vegetated pixels do not land at plausible reflectance with the chosen scale and offset.
 
     A warning, not an error: the scene is suspect (offset applied twice or not at all, or a
@@ -297,15 +297,3 @@ class ImplausibleReflectance(UserWarning):
     """
 
     key: ClassVar[str] = "radiometry_warning_implausible"
-
-    def __init__(self, **params: object) -> None:
-        self.params = params
-        super().__init__(self.message("en"))
-
-    def message(self, lang: str | None = None) -> str:
-        """The message in ``lang`` (default zh-CN); ``@key`` values are translated too."""
-        params = {
-            name: t(value[1:], lang) if isinstance(value, str) and value.startswith("@") else value
-            for name, value in self.params.items()
-        }
-        return t(self.key, lang, **params)

@@ -11,6 +11,7 @@ from typing import ClassVar
 from models.i18n import t
 
 __all__ = [
+    "CatalogueMessage",
     "ClusterError",
     "Conflict",
     "DatabaseUnavailable",
@@ -19,17 +20,22 @@ __all__ = [
     "PostgisMissing",
     "RestoreTargetNotEmpty",
     "SkyGroundError",
+    "SkyGroundWarning",
 ]
 
 
-class SkyGroundError(Exception):
-    """Base of every SkyGround failure; ``key`` names the catalogue message."""
+class CatalogueMessage:
+    """A message from the catalogue: ``key`` plus the values that fill it.
+
+    Values written ``@other_key`` are themselves rendered from the catalogue. The English
+    text becomes the exception or warning text (logs); people get :meth:`message`.
+    """
 
     key: ClassVar[str] = "error_internal"
 
     def __init__(self, **params: object) -> None:
         self.params = params
-        super().__init__(self.message("en"))
+        super().__init__(self.message("en"))  # type: ignore[call-arg]  # next in MRO: Exception
 
     def message(self, lang: str | None = None) -> str:
         """The message in ``lang`` (default zh-CN), placeholders filled."""
@@ -38,6 +44,14 @@ class SkyGroundError(Exception):
             for name, value in self.params.items()
         }
         return t(self.key, lang, **params)
+
+
+class SkyGroundError(CatalogueMessage, Exception):
+    """Base of every SkyGround failure; ``key`` names the catalogue message."""
+
+
+class SkyGroundWarning(CatalogueMessage, UserWarning):
+    """Base of SkyGround's warnings: the result is kept but suspect (slow or doubtful)."""
 
 
 class NotFound(SkyGroundError):

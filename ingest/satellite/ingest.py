@@ -71,8 +71,7 @@ from ingest.satellite.read import (
 from ingest.satellite.settings import SatelliteSettings
 from ingest.satellite.stats import StatsTable, compute_coverage, plot_statistics
 from models.db import session_scope
-from models.errors import SkyGroundError
-from models.i18n import t
+from models.errors import SkyGroundError, SkyGroundWarning
 from models.indices import Platform, get_index, indices_for
 from models.indices.bands import band
 from models.tables import Job
@@ -273,18 +272,10 @@ def ingest_scene(
     )
 
 
-class LowClearScene(UserWarning):
+class LowClearScene(SkyGroundWarning):
     """Less of the scene (over the plots) is clear than ``SKYGROUND_INGEST_WARN_CLEAR_FRACTION``."""
 
     key: ClassVar[str] = "ingest_satellite_warning_low_clear"
-
-    def __init__(self, **params: object) -> None:
-        self.params = params
-        super().__init__(self.message("en"))
-
-    def message(self, lang: str | None = None) -> str:
-        """The message in ``lang`` (default zh-CN)."""
-        return t(self.key, lang, **self.params)
 
 
 def _check(radiometry: Radiometry, bands: BandSet, scl: np.ndarray) -> RadiometryCheck:
