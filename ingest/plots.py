@@ -27,19 +27,8 @@ from models.settings import ServiceArea
 
 __all__ = ["PlotImportOptions", "import_plots"]
 
-_STAGING_COLUMNS = (
-    "pos",
-    "code",
-    "name",
-    "owner",
-    "cooperative",
-    "village",
-    "crop",
-    "variety",
-    "planting_year",
-    "attributes",
-    "geom",
-)
+# Staging order: position, our fields in PLOT_FIELDS order, then attributes and geometry.
+_STAGING_COLUMNS = ("pos", *PLOT_FIELDS, "attributes", "geom")
 
 
 class _Rollback(Exception):
@@ -81,7 +70,7 @@ def _planting_year(value: object) -> object:
 def _rows(prepared: Prepared) -> list[tuple[Any, ...]]:
     values = prepared.values
     empty: list[object] = [None] * len(prepared.codes)
-    columns = [values.get(name, empty) for name in _STAGING_COLUMNS[2:9]]
+    columns = [values.get(name, empty) for name in PLOT_FIELDS[1:]]
     return [
         (pos, code, *(col[pos] for col in columns), prepared.attributes[pos], prepared.ewkb[pos])
         for pos, code in enumerate(prepared.codes)

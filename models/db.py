@@ -33,6 +33,7 @@ __all__ = [
     "head_revision",
     "migrate",
     "prepare_database",
+    "prepared_revision",
     "restore",
     "session_scope",
 ]
@@ -144,6 +145,17 @@ def prepare_database(settings: DatabaseSettings, *, durable: bool = True) -> str
     finally:
         engine.dispose()
     return url
+
+
+def prepared_revision(settings: DatabaseSettings) -> str:
+    """Prepare the database (see :func:`prepare_database`) and return its schema revision."""
+    engine = engine_for(prepare_database(settings), pool_size=1)
+    try:
+        revision = current_revision(engine)
+    finally:
+        engine.dispose()
+    assert revision is not None
+    return revision
 
 
 def _libpq_args(url: str) -> tuple[list[str], dict[str, str]]:

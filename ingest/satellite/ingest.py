@@ -204,17 +204,7 @@ def ingest_scene(
     verdict = check.plausibility
     notes: list[ImplausibleReflectance | LowClearScene] = []
     if check.contradiction:
-        notes.append(
-            ImplausibleReflectance(
-                verdict=f"@{verdict.key}",
-                pixels=verdict.vegetated_pixels,
-                red=f"{verdict.red_median:.4f}",
-                nir=f"{verdict.nir_median:.4f}",
-                offset=f"{radiometry.offset:g}",
-                source=str(radiometry.source),
-                suggested="—" if check.suggested_offset is None else f"{check.suggested_offset:g}",
-            )
-        )
+        notes.append(check.warning())
     footprint = _footprint(grid)
     with session_scope(engine) as session:
         plots = plots_touching(session, footprint)

@@ -341,6 +341,19 @@ class RadiometryCheck:
         """Whether the pixels contradict the decision."""
         return self.plausibility.contradiction
 
+    def warning(self) -> ImplausibleReflectance:
+        """The warning that tells an operator about the contradiction."""
+        verdict, radiometry, suggested = self.plausibility, self.radiometry, self.suggested_offset
+        return ImplausibleReflectance(
+            verdict=f"@{verdict.key}",
+            pixels=verdict.vegetated_pixels,
+            red=f"{verdict.red_median:.4f}",
+            nir=f"{verdict.nir_median:.4f}",
+            offset=f"{radiometry.offset:g}",
+            source=str(radiometry.source),
+            suggested="—" if suggested is None else f"{suggested:g}",
+        )
+
 
 _CANDIDATE_OFFSETS: Final = (0.0, -1000.0)
 
@@ -373,18 +386,10 @@ def check_radiometry(
         if _judge(alternative, red_dn, nir_dn, scl).verdict is Verdict.PLAUSIBLE:
             suggested = candidate
             break
+    check = RadiometryCheck(radiometry, verdict, suggested)
     if warn:
-        warning = ImplausibleReflectance(
-            verdict=f"@{verdict.key}",
-            pixels=verdict.vegetated_pixels,
-            red=f"{verdict.red_median:.4f}",
-            nir=f"{verdict.nir_median:.4f}",
-            offset=f"{radiometry.offset:g}",
-            source=str(radiometry.source),
-            suggested="—" if suggested is None else f"{suggested:g}",
-        )
-        warnings.warn(warning, stacklevel=2)
-    return RadiometryCheck(radiometry, verdict, suggested)
+        warnings.warn(check.warning(), stacklevel=2)
+    return check
 
 
 def _judge(

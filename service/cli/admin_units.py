@@ -22,10 +22,8 @@ from service.cli.plots import (
     NoAreaOpt,
     PathArg,
     XyOrderOpt,
-    import_engine,
-    progress_bar,
     read_options,
-    show_summary,
+    run_import,
 )
 
 app = typer.Typer(help=help_text("cli_admin_units"))
@@ -69,9 +67,4 @@ def import_command(
             parent_code_field=parent_code_field,
             dry_run=dry_run,
         )
-        area = None if no_area_check else out.settings.region.service_area
-        with import_engine(out) as engine, progress_bar(out, path.name) as progress:
-            summary = import_admin_units(
-                engine=engine, path=path, options=options, service_area=area, progress=progress
-            )
-        show_summary(out, summary)
+        run_import(out, path, import_admin_units, options, no_area_check=no_area_check)

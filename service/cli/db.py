@@ -9,7 +9,15 @@ import typer
 from rich.table import Table
 
 from models.cluster import EmbeddedCluster
-from models.db import backup, current_revision, database_url, engine_for, prepare_database, restore
+from models.db import (
+    backup,
+    current_revision,
+    database_url,
+    engine_for,
+    prepare_database,
+    prepared_revision,
+    restore,
+)
 from models.errors import InvalidParameter, RestoreTargetNotEmpty
 from service.cli._common import handle_errors, help_text, output
 
@@ -84,12 +92,7 @@ def migrate(ctx: typer.Context) -> None:
     """Create PostGIS if needed and apply every migration."""
     out = output(ctx)
     with handle_errors(out):
-        url = prepare_database(out.settings.db)
-        engine = engine_for(url, pool_size=1)
-        try:
-            revision = current_revision(engine)
-        finally:
-            engine.dispose()
+        revision = prepared_revision(out.settings.db)
         out.say("db_migrated", revision=revision)
         out.result({"revision": revision})
 

@@ -150,6 +150,23 @@ def show_summary(out: Output, summary: ImportSummary) -> None:
     out.result(data, render)
 
 
+def run_import(
+    out: Output,
+    path: Path,
+    importer: Callable[..., ImportSummary],
+    options: object,
+    *,
+    no_area_check: bool,
+) -> None:
+    """Run one file import with the service-area rule, a progress bar and the summary."""
+    area = None if no_area_check else out.settings.region.service_area
+    with import_engine(out) as engine, progress_bar(out, path.name) as progress:
+        summary = importer(
+            engine=engine, path=path, options=options, service_area=area, progress=progress
+        )
+    show_summary(out, summary)
+
+
 @app.command("import", help=help_text("cli_plots_import"))
 def import_command(
     ctx: typer.Context,
@@ -176,9 +193,4 @@ def import_command(
             retire_missing=retire_missing,
             dry_run=dry_run,
         )
-        area = None if no_area_check else out.settings.region.service_area
-        with import_engine(out) as engine, progress_bar(out, path.name) as progress:
-            summary = import_plots(
-                engine=engine, path=path, options=options, service_area=area, progress=progress
-            )
-        show_summary(out, summary)
+        run_import(out, path, import_plots, options, no_area_check=no_area_check)

@@ -8,7 +8,7 @@ import typer
 import uvicorn
 from rich.markup import escape
 
-from models.db import current_revision, engine_for, prepare_database
+from models.db import prepared_revision
 from service.cli._common import handle_errors, help_text, output
 
 __all__ = ["APP_FACTORY", "serve", "service_url"]
@@ -46,12 +46,7 @@ def serve(
     workers = workers or api.workers
     with handle_errors(out):
         # Embedded cluster: started here if needed; in both cases the schema goes to head.
-        url = prepare_database(out.settings.db)
-        engine = engine_for(url, pool_size=1)
-        try:
-            revision = current_revision(engine)
-        finally:
-            engine.dispose()
+        revision = prepared_revision(out.settings.db)
     base = service_url(host, port)
     out.say("serve_database_ready", revision=revision)
     out.say("serve_listening", url=escape(base), docs=escape(f"{base}/docs"))
