@@ -16,8 +16,6 @@ from rasterio.errors import NotGeoreferencedWarning
 from rasterio.io import MemoryFile
 from rasterio.transform import from_origin
 from rasterio.warp import transform, transform_bounds
-from rio_cogeo.cogeo import cog_translate
-from rio_cogeo.profiles import cog_profiles
 from rio_tiler.io import Reader
 from sqlalchemy import Engine, text
 
@@ -26,6 +24,7 @@ from models.indices import get_index
 from models.settings import DatabaseSettings, Settings, TilesSettings
 from service.main import create_app
 from tests.conftest import make_world_dir, truncate_all
+from tests.rasters import write_small_cog
 from tiles.errors import RasterMissing, RasterOutsideStore, SceneLayerNotFound
 from tiles.layers import layer_kind, resolve_in_store
 
@@ -52,25 +51,8 @@ RGB_VALID = (10, 120, 200)
 
 
 def write_cog(path: Path, data: np.ndarray, nodata: float, *, scale: float = 1.0) -> None:
-    """A small COG (deflate, 32 px blocks, one overview) with rio-cogeo."""
-    profile = {
-        "driver": "GTiff",
-        "dtype": str(data.dtype),
-        "count": data.shape[0],
-        "height": SIZE,
-        "width": SIZE,
-        "crs": CRS_UTM,
-        "transform": AFFINE,
-        "nodata": nodata,
-    }
-    dst = cog_profiles.get("deflate")
-    dst.update(blockxsize=32, blockysize=32)
-    with MemoryFile() as mem:
-        with mem.open(**profile) as src:
-            src.write(data)
-            src.scales = (scale,) * data.shape[0]
-        with mem.open() as src:
-            cog_translate(src, str(path), dst, overview_level=1, in_memory=True, quiet=True)
+    """A fixture COG on this module's UTM grid."""
+    write_small_cog(path, data, crs=CRS_UTM, transform=AFFINE, nodata=nodata, scale=scale)
 
 
 def ndvi_stored() -> np.ndarray:

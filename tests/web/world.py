@@ -14,11 +14,10 @@ from pathlib import Path
 
 import numpy as np
 from rasterio.crs import CRS
-from rasterio.io import MemoryFile
 from rasterio.transform import from_origin
-from rio_cogeo.cogeo import cog_translate
-from rio_cogeo.profiles import cog_profiles
 from sqlalchemy import Connection, Engine, text
+
+from tests.rasters import write_small_cog
 
 WEST = 111.2000
 SOUTH = 28.3800
@@ -90,26 +89,15 @@ def plot_id(code: str) -> int:
 
 
 def _write_cog(path: Path, data: np.ndarray, nodata: float, scale: float = 1.0) -> None:
-    """A small COG in EPSG:4326 (deflate, 32 px blocks, one overview) with rio-cogeo."""
-    profile = {
-        "driver": "GTiff",
-        "dtype": str(data.dtype),
-        "count": data.shape[0],
-        "height": RASTER_SIZE,
-        "width": RASTER_SIZE,
-        "crs": CRS.from_epsg(4326),
-        "transform": from_origin(*RASTER_ORIGIN, RASTER_PIXEL, RASTER_PIXEL),
-        "nodata": nodata,
-    }
-    dst = cog_profiles.get("deflate")
-    dst.update(blockxsize=32, blockysize=32)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with MemoryFile() as mem:
-        with mem.open(**profile) as src:
-            src.write(data)
-            src.scales = (scale,) * data.shape[0]
-        with mem.open() as src:
-            cog_translate(src, str(path), dst, overview_level=1, in_memory=True, quiet=True)
+    """A fixture COG in EPSG:4326 on the world's raster grid."""
+    write_small_cog(
+        path,
+        data,
+        crs=CRS.from_epsg(4326),
+        transform=from_origin(*RASTER_ORIGIN, RASTER_PIXEL, RASTER_PIXEL),
+        nodata=nodata,
+        scale=scale,
+    )
 
 
 def _pixel_centres() -> tuple[np.ndarray, np.ndarray]:
