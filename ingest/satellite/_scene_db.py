@@ -131,5 +131,6 @@ def store_stats(
         total=len(rows),
     )  # fmt: skip
     run_sql(session=session, name="scene_stats_upsert")
+    run_sql(session=session, name="scene_latest_prune")
     run_sql(session=session, name="scene_latest")
     return len(plots), flagged

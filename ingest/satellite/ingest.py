@@ -23,7 +23,8 @@ Decisions:
       overlapping tiles or orbits on one date: the one with the higher clear fraction, then
       the higher valid weight, is kept; a tie keeps the stored one (``scene_stats_upsert.sql``).
     * ``plot_latest``: the newest unflagged observation per plot and index; ties on time go to
-      the higher clear fraction, then valid weight, then source name.
+      the higher clear fraction, then valid weight, then source name; a plot and index whose
+      every observation is flagged (e.g. after a re-ingest with a stricter threshold) has none.
     * Re-running an ingest changes no row (upserts update only what differs) and rewrites
       byte-identical COGs.
 """

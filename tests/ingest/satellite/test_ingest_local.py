@@ -262,6 +262,44 @@ def test_plot_latest_holds_the_2019_values(plots: Engine, database_url: str, hom
     assert all(r.acquired_at.year == 2019 and not r.flagged for r in latest)
 
 
+def latest_by_hand(engine: Engine) -> dict[tuple[int, str], tuple[Any, float]]:
+    """Newest unflagged (acquired_at, mean) per plot and index, picked in Python."""
+    best: dict[tuple[int, str], tuple[Any, float]] = {}
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT plot_id, index, acquired_at, mean, flagged FROM plot_index_stats")
+        ).all()
+    for r in rows:
+        key = (r.plot_id, r.index)
+        if r.flagged or r.mean is None:
+            continue
+        if key not in best or r.acquired_at > best[key][0]:
+            best[key] = (r.acquired_at, r.mean)
+    return best
+
+
+def test_stricter_rerun_drops_latest_values_that_became_flagged(
+    plots: Engine, database_url: str, home: Path
+) -> None:
+    run(database_url, home, str(BARBELLINO))
+    before = latest_by_hand(plots)
+    # Only fully clear observations count now: the partly clouded ones lose their latest value.
+    result = CliRunner().invoke(
+        app,
+        ["--json", "ingest", "satellite", str(BARBELLINO)],
+        env={**_env(database_url, home), "SKYGROUND_INGEST_MIN_CLEAR_FRACTION": "1.0"},
+    )
+    assert result.exit_code == 0, result.output
+    after = latest_by_hand(plots)
+    assert len(after) < len(before)
+    with plots.connect() as conn:
+        stored = {
+            (r.plot_id, r.index): (r.acquired_at, r.mean)
+            for r in conn.execute(text("SELECT plot_id, index, acquired_at, mean FROM plot_latest"))
+        }
+    assert stored == after
+
+
 def test_sigkill_during_cog_writing_leaves_no_partial_cog(
     plots: Engine, database_url: str, home: Path
 ) -> None:
