@@ -2,7 +2,9 @@
 
 Tiles use the Web Mercator tile matrix (EPSG:3857, XYZ numbering, y down from the north).
 Each plot feature has its id, code, name, village, area in 亩 (half up, 2 decimals) and,
-per index with a clear observation, the latest mean and its local date.
+per index with a clear observation, the latest mean and its local date; for a chosen scene,
+the means of that scene's date instead, with the flag reason where the observation is
+flagged.
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ from functools import cache
 from importlib import resources
 from typing import Final
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from models.errors import NotFound
 from models.queries.common import InvalidParameterValue
+from models.tables import Scene
 
-__all__ = ["EXTENT", "check_tile", "plots_tile"]
+__all__ = ["EXTENT", "check_scene", "check_tile", "plots_tile"]
 
 EXTENT: Final = 4096
 BUFFER: Final = 64
@@ -39,10 +43,34 @@ def check_tile(z: int, x: int, y: int, *, max_zoom: int) -> None:
             )
 
 
-def plots_tile(*, session: Session, z: int, x: int, y: int, max_zoom: int, timezone: str) -> bytes:
-    """The MVT of current plots in tile ``z/x/y`` (empty bytes when none are there)."""
+def check_scene(session: Session, scene_id: int | None) -> None:
+    """Refuse a ``scene_id`` that names no scene (``None`` means the latest values)."""
+    if scene_id is None:
+        return
+    if session.scalar(select(Scene.id).where(Scene.id == scene_id)) is None:
+        raise NotFound(kind="@kind_scene", ident=scene_id)
+
+
+def plots_tile(
+    *,
+    session: Session,
+    z: int,
+    x: int,
+    y: int,
+    max_zoom: int,
+    timezone: str,
+    scene_id: int | None = None,
+) -> bytes:
+    """The MVT of current plots in tile ``z/x/y`` (empty bytes when none are there).
+
+    Raises:
+        InvalidParameterValue: ``z/x/y`` outside the tile matrix.
+        NotFound: ``scene_id`` names no scene.
+    """
     check_tile(z, x, y, max_zoom=max_zoom)
+    check_scene(session, scene_id)
     params = {
+        "scene_id": scene_id,
         "z": z,
         "x": x,
         "y": y,

@@ -4,13 +4,14 @@
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy import func, select
 
+from models.queries.common import MAX_BIGINT
 from models.tables import Plot
 from service.deps import SessionDep, SettingsDep
 from service.routers._common import ERROR_RESPONSES, language_query
-from tiles.vector import check_tile, plots_tile
+from tiles.vector import check_scene, check_tile, plots_tile
 
 __all__ = ["router"]
 
@@ -23,14 +24,15 @@ PLOT_FIELDS = {
     "name": "String",
     "village": "String",
     "area_mu": "Number",
-    "ndvi": "Number (latest clear mean; one such field per index)",
+    "ndvi": "Number (latest clear mean, or the chosen scene's; one such field per index)",
     "ndvi_date": "String (local date of that value)",
+    "ndvi_flag": "String (with scene_id: why that scene's observation is flagged)",
 }
 
 
 @router.get(
     "/plots/{z}/{x}/{y}.mvt",
-    summary="Vector tile of plots with their latest index values",
+    summary="Vector tile of plots with their latest (or one scene's) index values",
     response_class=Response,
     responses={200: {"content": {MVT_MEDIA_TYPE: {}}}, **ERROR_RESPONSES},
 )
@@ -40,6 +42,14 @@ def plot_tile(
     z: Annotated[int, Path(description="Zoom level (Web Mercator XYZ).")],
     x: Annotated[int, Path(description="Column, 0 at 180°W.")],
     y: Annotated[int, Path(description="Row, 0 at the north edge.")],
+    scene_id: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=MAX_BIGINT,
+            description="Values of this scene's date (`/api/scenes`) instead of the latest.",
+        ),
+    ] = None,
 ) -> Response:
     """One MVT tile (layer ``plots``); empty above the plots' minimum zoom."""
     tiles = settings.tiles
@@ -52,10 +62,12 @@ def plot_tile(
             y=y,
             max_zoom=tiles.max_zoom,
             timezone=settings.region.timezone,
+            scene_id=scene_id,
         )
     else:
         # Validate all the same, so a bad address is refused at every zoom.
         check_tile(z, x, y, max_zoom=tiles.max_zoom)
+        check_scene(session, scene_id)
     return Response(
         content=content,
         media_type=MVT_MEDIA_TYPE,

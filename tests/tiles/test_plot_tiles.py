@@ -111,6 +111,52 @@ def test_tile_holds_the_current_plots_that_intersect_it(plots_with_values):
     assert Decimal(str(first["area_mu"])) == mu
 
 
+def add_scene_stats(engine) -> int:
+    """A second scene (4 June, UTC 03:00) with IN-1 clear and IN-2 flagged; its id."""
+    with engine.begin() as conn:
+        scene = conn.execute(
+            text(
+                "INSERT INTO scenes (source, scene_key, acquired_at, footprint) VALUES"
+                " ('local', 'S2-JUNE', '2024-06-04T03:00:00Z',"
+                " ST_Multi(ST_MakeEnvelope(111, 28, 112, 29, 4326))) RETURNING id"
+            )
+        ).scalar_one()
+        for code, mean, flagged, reason in [
+            ("IN-1", 0.71, False, None),
+            ("IN-2", 0.33, True, "low_clear_fraction"),
+        ]:
+            conn.execute(
+                text(
+                    "INSERT INTO plot_index_stats (plot_id, index, acquired_at, source, scene_id,"
+                    " mean, valid_weight, valid_count, total_weight, clear_fraction,"
+                    " masked_shares, flagged, flag_reason)"
+                    " SELECT id, 'NDVI', '2024-06-04T03:00:00Z', 'local', :s, :m, 10, 10, 10,"
+                    " CASE WHEN :f THEN 0.2 ELSE 1 END, '{}', :f, :r FROM plots WHERE code = :c"
+                ),
+                {"s": scene, "m": mean, "f": flagged, "r": reason, "c": code},
+            )
+    return int(scene)
+
+
+def test_a_scene_tile_carries_that_dates_values_and_flags(plots_with_values):
+    scene = add_scene_stats(plots_with_values)
+    x, y = tile_of(111.2005, 28.3805, Z)
+    with Session(plots_with_values) as session:
+        args = {"session": session, "z": Z, "x": x, "y": y, "max_zoom": 22, "timezone": "UTC"}
+        chosen = mapbox_vector_tile.decode(plots_tile(**args, scene_id=scene))["plots"]
+        latest = mapbox_vector_tile.decode(plots_tile(**args))["plots"]
+    found = {f["properties"]["code"]: f["properties"] for f in chosen["features"]}
+    assert found["IN-1"]["ndvi"] == pytest.approx(0.71)
+    assert found["IN-1"]["ndvi_date"] == "2024-06-04"
+    assert "ndvi_flag" not in found["IN-1"]
+    assert "ndvi" not in found["IN-2"]
+    assert found["IN-2"]["ndvi_flag"] == "low_clear_fraction"
+    # Without a scene: still plot_latest (the May value), and no flags.
+    plain = {f["properties"]["code"]: f["properties"] for f in latest["features"]}
+    assert plain["IN-1"]["ndvi"] == pytest.approx(0.6123)
+    assert not any(k.endswith("_flag") for p in plain.values() for k in p)
+
+
 def test_the_envelope_filter_uses_the_spatial_index(db):
     with db.begin() as conn:
         conn.execute(
@@ -131,10 +177,14 @@ def test_the_envelope_filter_uses_the_spatial_index(db):
         "buffer": 64,
         "margin": 64 / 4096,
         "timezone": "UTC",
+        "scene_id": None,
     }
     with db.connect() as conn:
         plan = "\n".join(conn.execute(text("EXPLAIN " + _sql("plots_mvt")), params).scalars())
-    assert "idx_plots_geom" in plan
+        assert "idx_plots_geom" in plan
+        params["scene_id"] = 1
+        plan = "\n".join(conn.execute(text("EXPLAIN " + _sql("plots_mvt")), params).scalars())
+        assert "idx_plots_geom" in plan
 
 
 @pytest.fixture()
@@ -162,6 +212,22 @@ def test_tile_route_serves_mvt_and_refuses_addresses_outside_the_matrix(client):
         assert 400 <= bad.status_code < 500, url
         assert name in bad.json()["detail"], url
     assert client.get("/tiles/plots/a/0/0.mvt").status_code == 422
+    assert client.get("/healthz").status_code == 200
+
+
+def test_scene_tiles_refuse_an_unknown_scene_at_every_zoom(client, plots_with_values):
+    scene = add_scene_stats(plots_with_values)
+    x, y = tile_of(111.2005, 28.3805, Z)
+    ok = client.get(f"/tiles/plots/{Z}/{x}/{y}.mvt", params={"scene_id": scene})
+    assert ok.status_code == 200
+    assert len(mapbox_vector_tile.decode(ok.content)["plots"]["features"]) == 2
+    for url in [f"/tiles/plots/{Z}/{x}/{y}.mvt", "/tiles/plots/5/26/13.mvt"]:
+        missing = client.get(url, params={"scene_id": scene + 100, "lang": "en"})
+        assert missing.status_code == 404
+        assert str(scene + 100) in missing.json()["detail"]
+    for bad in ["0", "-3", "x", "9" * 30]:
+        response = client.get(f"/tiles/plots/{Z}/{x}/{y}.mvt", params={"scene_id": bad})
+        assert response.status_code == 422, bad
     assert client.get("/healthz").status_code == 200
 
 
