@@ -116,6 +116,16 @@ class ApiSettings(BaseSettings):
     workers: int = Field(default=1, ge=1, le=64)
     max_page_size: int = Field(default=1000, ge=1, le=10000)
     default_page_size: int = Field(default=100, ge=1, le=10000)
+    threads: int = Field(
+        default=10,
+        ge=1,
+        le=200,
+        description=(
+            "Threads per process for blocking work (database queries, GDAL tile reads); "
+            "anyio's default is 40. Keep it near the database pool's capacity "
+            "(SKYGROUND_POOL_SIZE × 2) so no thread waits for a connection."
+        ),
+    )
 
 
 class TilesSettings(BaseSettings):
@@ -133,6 +143,29 @@ class TilesSettings(BaseSettings):
     cache_seconds: int = Field(default=60, ge=0, description="Cache-Control max-age of tiles.")
 
 
+class WebSettings(BaseSettings):
+    """The web map page."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SKYGROUND_", extra="ignore", hide_input_in_errors=True
+    )
+
+    tianditu_key: SecretStr | None = Field(
+        default=None,
+        description="Tianditu browser key (tk): adds Tianditu imagery and labels under the "
+        "plots. The page sends it to Tianditu, so every visitor can read it; unset: no basemap.",
+    )
+
+    @field_validator("tianditu_key", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        if isinstance(value, str):
+            value = value.strip()
+        return None if value in ("", None) else value
+
+
 class Settings(BaseModel):
     """All settings of one SkyGround process, one part per concern."""
 
@@ -140,6 +173,7 @@ class Settings(BaseModel):
     region: RegionSettings = Field(default_factory=RegionSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     tiles: TilesSettings = Field(default_factory=TilesSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -149,4 +183,5 @@ class Settings(BaseModel):
             region=RegionSettings(),
             api=ApiSettings(),
             tiles=TilesSettings(),
+            web=WebSettings(),
         )

@@ -8,12 +8,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from models.settings import Settings
+from models.settings import ApiSettings, Settings
 from service.cli import app, serve
+from service.main import create_app
 
 
 @pytest.fixture()
@@ -103,3 +106,14 @@ def test_serve_answers_http_until_stopped(settings: Settings, db):
         process.terminate()
         output, _ = process.communicate(timeout=15)
     assert f"SkyGround is serving at http://127.0.0.1:{port}" in output
+
+
+def test_blocking_routes_share_a_thread_pool_of_the_configured_size(settings: Settings):
+    async def tokens() -> float:
+        return anyio.to_thread.current_default_thread_limiter().total_tokens
+
+    configured = settings.model_copy(update={"api": ApiSettings(threads=3)})
+    with TestClient(create_app(configured)) as client:
+        assert client.portal is not None
+        assert client.portal.call(tokens) == 3
+        assert client.get("/healthz").status_code == 200
