@@ -42,7 +42,12 @@ class RasterTileJSON(BaseModel):
     name: str = Field(description="Scene id and canonical layer name, e.g. `12/NDVI`.")
     tiles: list[str] = Field(description="URL template of the PNG tiles (XYZ, Web Mercator).")
     scheme: str = Field(default="xyz", description="Row numbering: y down from the north.")
-    minzoom: int = Field(description="Zoom of the COG's coarsest overview.")
+    minzoom: int = Field(
+        description=(
+            "Zoom of the COG's coarsest overview, or the plots' minimum zoom when shallower "
+            "(a small clip still shows under its plots)."
+        )
+    )
     maxzoom: int = Field(description="Zoom nearest the COG's native resolution.")
     bounds: list[float] = Field(description="West, south, east, north in degrees (EPSG:4326).")
     center: list[float] = Field(description="Longitude, latitude (degrees) and zoom.")
@@ -105,7 +110,9 @@ def scene_tilejson(
     )
     info = raster_info(found.path)
     maxzoom = min(info.maxzoom, settings.tiles.max_zoom)
-    minzoom = min(info.minzoom, maxzoom)
+    # rio-tiler renders any zoom from the overviews; a small clip's own minzoom (13 for 640 m)
+    # would hide it at the zooms where its plots are drawn.
+    minzoom = min(info.minzoom, settings.tiles.plots_min_zoom, maxzoom)
     template = str(
         request.url_for(
             "scene_tile", scene_id=str(scene_id), index=found.kind, z="{z}", x="{x}", y="{y}"

@@ -317,8 +317,17 @@ def test_tilejson_bounds_equal_the_cog_bounds_in_lonlat(client, store_home, scen
     assert body["tilejson"] == "3.0.0"
     assert body["tiles"][0].endswith(f"/tiles/scenes/{scene_id}/NDVI/{{z}}/{{x}}/{{y}}.png")
     # 10 m pixels: Web Mercator zoom 14 (9.55 m at the equator) is the nearest.
-    assert body["minzoom"] <= body["maxzoom"]
     assert 13 <= body["maxzoom"] <= 15
+    # Shown from the plots' minimum zoom even when the clip's own overviews stop deeper.
+    with Reader(str(store_home / "rasters" / "s2" / "ndvi.tif")) as reader:
+        own_minzoom = reader.minzoom
+    assert own_minzoom > 10
+    assert body["minzoom"] == 10
+    # A valid block (NDVI 0.8) at that zoom: the tile is drawn, a few pixels wide.
+    x, y = tile_of_utm(ORIGIN[0] + 48 * PIXEL_M, ORIGIN[1] - 16 * PIXEL_M, 10)
+    png = client.get(f"/tiles/scenes/{scene_id}/NDVI/10/{x}/{y}.png")
+    assert png.status_code == 200
+    assert decode(png.content)[3].max() == 255
     truecolor = client.get(f"/tiles/scenes/{scene_id}/TrueColor/tilejson.json").json()
     assert truecolor["tiles"][0].endswith("/truecolor/{z}/{x}/{y}.png")
 
