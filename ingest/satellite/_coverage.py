@@ -20,12 +20,11 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 import geopandas as gpd
 import numpy as np
 import shapely
-from affine import Affine
 from exactextract import exact_extract
 from exactextract.feature import Feature, FeatureSource
 from exactextract.raster import NumPyRasterSource
@@ -34,14 +33,13 @@ from numpy.typing import NDArray
 from pyproj import CRS
 
 from ingest.errors import IngestError
+from ingest.satellite._grid import Grid, GridLike
 
 __all__ = [
     "CrsMismatch",
-    "GridLike",
     "GridMismatch",
     "PlotCoverage",
     "PlotsWithoutCrs",
-    "RasterGrid",
     "StatsError",
     "UnsupportedGrid",
     "compute_coverage",
@@ -82,89 +80,6 @@ class GridMismatch(StatsError):
     key = "stats_error_grid_mismatch"
 
 
-class GridLike(Protocol):
-    """Anything with a CRS, a north-up transform and a (rows, cols) shape.
-
-    rasterio datasets, :class:`RasterGrid` and the satellite package's other grid records
-    all qualify.
-    """
-
-    @property
-    def crs(self) -> Any:
-        """The CRS (pyproj, rasterio or anything with ``to_wkt``)."""
-
-    @property
-    def transform(self) -> Affine:
-        """Affine transform of the top-left pixel corner."""
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        """(rows, cols)."""
-
-
-@dataclass(frozen=True)
-class RasterGrid:
-    """The pixel grid of a raster: CRS, affine transform and size.
-
-    Attributes:
-        crs: the raster's CRS (e.g. EPSG:32649, UTM 49N, for Sentinel-2 over Anhua).
-        transform: north-up affine transform, pixel corner at (col, row) → (x, y) in CRS units.
-        shape: (rows, cols).
-    """
-
-    crs: CRS
-    transform: Affine
-    shape: tuple[int, int]
-
-    def __post_init__(self) -> None:
-        t = self.transform
-        if t.b != 0 or t.d != 0 or t.a <= 0 or t.e >= 0:
-            raise UnsupportedGrid(transform=tuple(t)[:6])
-
-    @classmethod
-    def of(cls, grid: GridLike) -> RasterGrid:
-        """The grid of a rasterio dataset or any other grid-like record."""
-        if isinstance(grid, RasterGrid):
-            return grid
-        crs = grid.crs
-        return cls(
-            crs=crs if isinstance(crs, CRS) else CRS.from_user_input(crs.to_wkt()),
-            transform=Affine(*tuple(grid.transform)[:6]),
-            shape=(int(grid.shape[0]), int(grid.shape[1])),
-        )
-
-    @property
-    def height(self) -> int:
-        """Number of rows."""
-        return self.shape[0]
-
-    @property
-    def width(self) -> int:
-        """Number of columns."""
-        return self.shape[1]
-
-    @property
-    def bounds(self) -> tuple[float, float, float, float]:
-        """(xmin, ymin, xmax, ymax) in CRS units."""
-        t = self.transform
-        return (t.c, t.f + t.e * self.height, t.c + t.a * self.width, t.f)
-
-    @property
-    def pixel_area(self) -> float:
-        """Area of one pixel in squared CRS units (m² for UTM)."""
-        return float(abs(self.transform.a * self.transform.e))
-
-    def describe(self) -> str:
-        """A short text naming CRS, shape and transform, for error messages."""
-        return f"{self.crs.to_string()} {self.height}x{self.width} {tuple(self.transform)[:6]}"
-
-    def same_as(self, other: RasterGrid, *, tolerance: float = 1e-6) -> bool:
-        """Whether ``other`` is the same grid (transform equal to ``tolerance`` pixels)."""
-        if self.shape != other.shape or self.crs != other.crs:
-            return False
-        return bool(self.transform.almost_equals(other.transform, precision=tolerance))
-
-
 @dataclass(frozen=True, eq=False)
 class PlotCoverage:
     """Pixels touched by each plot on one grid, with their coverage fractions (CSR layout).
@@ -181,7 +96,7 @@ class PlotCoverage:
             the pixel area); ``total_weight / area_px`` is the share of the plot on the grid.
     """
 
-    grid: RasterGrid
+    grid: Grid
     plot_ids: NDArray[Any]
     offsets: NDArray[np.int64]
     rows: NDArray[np.int32]
@@ -230,7 +145,7 @@ def compute_coverage(
         plots: plot polygons in any CRS (stored plots are EPSG:4326); reprojected here to
             ``grid.crs`` with pyproj. Empty or missing geometries touch no pixel.
         grid_like: the raster grid (CRS, north-up transform, shape), e.g. an open rasterio
-            dataset of the index rasters or a :class:`RasterGrid`.
+            dataset of the index rasters or a :class:`~ingest.satellite._grid.Grid`.
         id_column: column holding plot ids; the GeoDataFrame index when None.
         min_fraction: entries with a coverage fraction at or below this are dropped. The
             default 0 keeps every touched pixel, as exactextract does, including slivers of
@@ -246,11 +161,13 @@ def compute_coverage(
         CrsMismatch: exactextract found plots and grid in different CRSs.
         UnsupportedGrid: the grid is rotated or not north-up.
     """
-    grid = RasterGrid.of(grid_like)
+    grid = _north_up(Grid.of(grid_like))
     if plots.crs is None:
         raise PlotsWithoutCrs(count=len(plots))
+    # pyproj's CRS, as geopandas uses it, for both the plots and the raster exactextract sees.
+    crs = CRS.from_user_input(grid.crs.to_wkt())
     ids = np.array(plots[id_column] if id_column else plots.index)
-    projected = plots.geometry.to_crs(grid.crs)
+    projected = plots.geometry.to_crs(crs)
     geoms = np.asarray(projected.array, dtype=object)
     xmin, ymin, xmax, ymax = grid.bounds
     present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
@@ -264,7 +181,7 @@ def compute_coverage(
         # Coverage does not depend on pixel values: a zero-strided array gives exactextract
         # the grid without allocating it.
         zeros = np.broadcast_to(np.float32(0), grid.shape)
-        raster = NumPyRasterSource(zeros, *grid.bounds, srs_wkt=grid.crs.to_wkt())
+        raster = NumPyRasterSource(zeros, *grid.bounds, srs_wkt=crs.to_wkt())
         with warnings.catch_warnings():
             warnings.filterwarnings("error", message=_CRS_WARNING, category=RuntimeWarning)
             try:
@@ -273,9 +190,15 @@ def compute_coverage(
                 )
             except RuntimeWarning as warning:
                 raise CrsMismatch(
-                    plots_crs=projected.crs.to_string(), raster_crs=grid.crs.to_string()
+                    plots_crs=projected.crs.to_string(), raster_crs=crs.to_string()
                 ) from warning
     return writer.coverage(grid, ids, area_px.astype(np.float64), min_fraction)
+
+
+def _north_up(grid: Grid) -> Grid:
+    if not grid.north_up:
+        raise UnsupportedGrid(transform=tuple(grid.transform)[:6])
+    return grid
 
 
 class _Feature(Feature):  # type: ignore[misc]
@@ -346,7 +269,7 @@ class _CsrWriter(Writer):  # type: ignore[misc]
 
     def coverage(
         self,
-        grid: RasterGrid,
+        grid: Grid,
         ids: NDArray[Any],
         area_px: NDArray[np.float64],
         min_fraction: float,
@@ -391,7 +314,7 @@ def read_samples(
     Raises:
         GridMismatch: the dataset is not on the coverage's grid.
     """
-    grid = RasterGrid.of(dataset)
+    grid = _north_up(Grid.of(dataset))
     if not grid.same_as(coverage.grid):
         raise GridMismatch(expected=coverage.grid.describe(), got=grid.describe())
     floating = np.issubdtype(np.dtype(dataset.dtypes[band - 1]), np.floating)

@@ -1,9 +1,14 @@
-"""Pixel grids and moving arrays between them (SCL 20 m → 10 m, band files onto one grid)."""
+"""Pixel grids and moving arrays between them (SCL 20 m → 10 m, band files onto one grid).
+
+:class:`Grid` is the one record of a raster's grid (CRS, transform, shape): the readers put
+bands on it, masks are moved between grids with :func:`warp`, and per-plot coverage
+(:mod:`._coverage`) is computed on it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -13,16 +18,40 @@ from affine import Affine
 from rasterio.crs import CRS
 from rasterio.warp import Resampling, reproject
 
-__all__ = ["Grid", "nest_factor", "to_dataarray", "warp"]
+__all__ = ["Grid", "GridLike", "nest_factor", "to_dataarray", "warp"]
+
+
+class GridLike(Protocol):
+    """Anything with a CRS, an affine transform and a (rows, cols) shape.
+
+    rasterio datasets and :class:`Grid` qualify.
+    """
+
+    @property
+    def crs(self) -> Any:
+        """The CRS (rasterio, pyproj or anything with ``to_wkt``)."""
+
+    @property
+    def transform(self) -> Affine:
+        """Affine transform of the top-left pixel corner."""
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(rows, cols)."""
 
 
 @dataclass(frozen=True)
 class Grid:
-    """A north-up pixel grid.
+    """The pixel grid of a raster: CRS, affine transform and size.
+
+    Grids of Sentinel-2 products are north-up; :attr:`north_up` tells, and per-plot coverage
+    refuses the others.
 
     Attributes:
-        crs: coordinate reference system of the grid.
-        transform: affine transform of the top-left corner (pixel edges, not centres).
+        crs: coordinate reference system of the grid (e.g. EPSG:32649, UTM 49N, for
+            Sentinel-2 over Anhua); any CRS rasterio accepts is turned into a rasterio CRS.
+        transform: affine transform of the top-left corner (pixel edges, not centres),
+            (col, row) → (x, y) in CRS units.
         shape: (rows, columns).
     """
 
@@ -30,20 +59,29 @@ class Grid:
     transform: Affine
     shape: tuple[int, int]
 
-    @property
-    def resolution(self) -> tuple[float, float]:
-        """Pixel width and height in CRS units (metres for UTM)."""
-        return (abs(self.transform.a), abs(self.transform.e))
-
-    @property
-    def bounds(self) -> tuple[float, float, float, float]:
-        """left, bottom, right, top in CRS units."""
-        t, (rows, cols) = self.transform, self.shape
-        return (t.c, t.f + rows * t.e, t.c + cols * t.a, t.f)
+    def __post_init__(self) -> None:
+        # One CRS type, so that grids compare equal whatever CRS object they were made with.
+        if not isinstance(self.crs, CRS):
+            object.__setattr__(self, "crs", CRS.from_user_input(self.crs))
 
     @classmethod
-    def of(cls, data: xr.DataArray) -> Grid:
-        """The grid of a georeferenced DataArray (rioxarray CRS and transform)."""
+    def of(cls, source: xr.DataArray | GridLike) -> Grid:
+        """The grid of a DataArray (rioxarray CRS and transform) or a rasterio dataset.
+
+        Any other grid-like record (CRS, transform, shape) works too; a Grid is returned as is.
+        """
+        if isinstance(source, Grid):
+            return source
+        if isinstance(source, xr.DataArray):
+            return cls._of_dataarray(source)
+        return cls(
+            CRS.from_user_input(source.crs),
+            Affine(*tuple(source.transform)[:6]),
+            (int(source.shape[0]), int(source.shape[1])),
+        )
+
+    @classmethod
+    def _of_dataarray(cls, data: xr.DataArray) -> Grid:
         crs = data.rio.crs
         if crs is None:
             raise ValueError(f"{data.name!r} carries no CRS")
@@ -57,6 +95,48 @@ class Grid:
         else:
             transform = data.rio.transform()
         return cls(CRS.from_user_input(crs), transform, shape)
+
+    @property
+    def height(self) -> int:
+        """Number of rows."""
+        return self.shape[0]
+
+    @property
+    def width(self) -> int:
+        """Number of columns."""
+        return self.shape[1]
+
+    @property
+    def north_up(self) -> bool:
+        """Whether the transform has no rotation, positive pixel width and rows going south."""
+        t = self.transform
+        return t.b == 0 and t.d == 0 and t.a > 0 and t.e < 0
+
+    @property
+    def resolution(self) -> tuple[float, float]:
+        """Pixel width and height in CRS units (metres for UTM)."""
+        return (abs(self.transform.a), abs(self.transform.e))
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """left, bottom, right, top in CRS units (of a north-up grid)."""
+        t, (rows, cols) = self.transform, self.shape
+        return (t.c, t.f + rows * t.e, t.c + cols * t.a, t.f)
+
+    @property
+    def pixel_area(self) -> float:
+        """Area of one pixel in squared CRS units (m² for UTM)."""
+        return float(abs(self.transform.a * self.transform.e))
+
+    def describe(self) -> str:
+        """A short text naming CRS, shape and transform, for error messages."""
+        return f"{self.crs.to_string()} {self.height}x{self.width} {tuple(self.transform)[:6]}"
+
+    def same_as(self, other: Grid, *, tolerance: float = 1e-6) -> bool:
+        """Whether ``other`` is the same grid (transform equal to ``tolerance`` pixels)."""
+        if self.shape != other.shape or self.crs != other.crs:
+            return False
+        return bool(self.transform.almost_equals(other.transform, precision=tolerance))
 
 
 def nest_factor(src: Grid, dst: Grid) -> int | None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -36,8 +35,6 @@ __all__ = ["TRUE_COLOUR_MAX", "CogInfo", "encode_true_colour", "write_cog"]
 
 #: Reflectance mapped to 255 in the true-colour COG.
 TRUE_COLOUR_MAX: Final = 0.3
-#: Seconds to pause once the temporary file exists; only the crash test sets it.
-_PAUSE_ENV: Final = "SKYGROUND_INGEST_TEST_PAUSE_AFTER_TEMP"
 
 
 @dataclass(frozen=True)
@@ -115,8 +112,6 @@ def write_cog(
                 if scaling is not None:
                     dst.scales = (scaling.scale,) * count
                     dst.offsets = (scaling.offset,) * count
-            temp.touch()
-            _test_pause()
             with memory.open() as src:
                 cog_translate(
                     src,
@@ -162,12 +157,6 @@ def _overview_levels(height: int, width: int) -> int:
         size = math.ceil(size / 2)
         levels += 1
     return max(1, levels)
-
-
-def _test_pause() -> None:
-    seconds = os.environ.get(_PAUSE_ENV)
-    if seconds:
-        time.sleep(float(seconds))
 
 
 def _fsync_dir(folder: Path) -> None:

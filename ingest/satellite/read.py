@@ -19,7 +19,6 @@ from typing import Any, Final
 import numpy as np
 import rasterio
 import xarray as xr
-from rasterio.crs import CRS
 from rasterio.warp import Resampling
 
 from ingest.errors import BandGridMismatch, BandNotInFile, SourceMissing, UnknownBand
@@ -73,10 +72,6 @@ def _open(path: str | Path) -> rasterio.DatasetReader:
     return rasterio.open(path)
 
 
-def _grid(ds: rasterio.DatasetReader) -> Grid:
-    return Grid(CRS.from_user_input(ds.crs), ds.transform, (ds.height, ds.width))
-
-
 def _reflectance(
     dn: np.ma.MaskedArray[Any, Any],
     b: Band,
@@ -125,7 +120,7 @@ def read_multiband(
         if name not in numbers:
             raise UnknownBand(band=name)
     with _open(path) as ds:
-        grid = _grid(ds)
+        grid = Grid.of(ds)
         out = {}
         for name in wanted:
             number = numbers[name]
@@ -166,7 +161,7 @@ def read_band_files(
     for key, path in paths.items():
         b = _band(key)
         with _open(path) as ds:
-            g = _grid(ds)
+            g = Grid.of(ds)
             dn = ds.read(1, masked=True)
         read[b.name] = (_reflectance(dn, b, g, radiometry, nodata_dn, str(path)), g)
     target = grid or min((g for _, g in read.values()), key=lambda g: g.resolution[0])
@@ -192,6 +187,6 @@ def read_scl(path: str | Path) -> xr.DataArray:
         SourceMissing: no such file.
     """
     with _open(path) as ds:
-        grid = _grid(ds)
+        grid = Grid.of(ds)
         values = ds.read(1).astype(np.uint8)
     return to_dataarray(values, grid, name="scl", attrs={"long_name": "SCL", "source": str(path)})

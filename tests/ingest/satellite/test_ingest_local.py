@@ -312,11 +312,12 @@ def test_sigkill_during_cog_writing_leaves_no_partial_cog(
     # Start over: the same plots (same ids) and an empty store.
     truncate_all(plots)
     insert_plots(plots)
-    env = {**os.environ, **_env(database_url, home), "SKYGROUND_INGEST_TEST_PAUSE_AFTER_TEMP": "30"}
+    env = {**os.environ, **_env(database_url, home)}
+    # The CLI, pausing 30 s after each COG is written under its temporary name.
     command = [
         sys.executable,
-        "-m",
-        "service.cli",
+        str(Path(__file__).with_name("_pause_after_temp.py")),
+        "30",
         "--json",
         "ingest",
         "satellite",

@@ -17,6 +17,7 @@ from exactextract import exact_extract
 from exactextract.raster import NumPyRasterSource
 from pyproj import CRS
 
+from ingest.satellite import Grid
 from ingest.satellite._coverage import _CRS_WARNING
 from ingest.satellite.stats import (
     FLAG_FEW_PIXELS,
@@ -26,7 +27,6 @@ from ingest.satellite.stats import (
     CrsMismatch,
     GridMismatch,
     PlotsWithoutCrs,
-    RasterGrid,
     UnsupportedGrid,
     compute_coverage,
     plot_statistics,
@@ -34,7 +34,7 @@ from ingest.satellite.stats import (
 from models.errors import InvalidParameter
 
 UTM = CRS.from_epsg(32650)
-GRID = RasterGrid(UTM, Affine(10, 0, 200_000.0, 0, -10, 3_150_000.0), (16, 16))
+GRID = Grid(UTM, Affine(10, 0, 200_000.0, 0, -10, 3_150_000.0), (16, 16))
 # Reason codes as in ingest.satellite.masks.MaskReason: 3 dark/terrain shadow, 5 cloud, 6 cirrus.
 CLOUD, SHADOW, CIRRUS = 5, 3, 6
 
@@ -190,8 +190,9 @@ def test_plots_without_a_crs_are_refused():
 
 
 def test_rotated_grids_are_refused():
+    rotated = Grid(UTM, Affine(10, 1, 0, 0, -10, 0), (4, 4))
     with pytest.raises(UnsupportedGrid):
-        RasterGrid(UTM, Affine(10, 1, 0, 0, -10, 0), (4, 4))
+        compute_coverage(plots_4326(square(1, 1, 2)), rotated)
 
 
 def test_exactextract_still_warns_on_a_crs_mismatch_as_our_guard_expects():

@@ -13,14 +13,15 @@ from exactextract import exact_extract
 from exactextract.raster import NumPyRasterSource
 from pyproj import CRS
 
-from ingest.satellite.stats import RasterGrid, compute_coverage, plot_statistics, weighted_quantiles
+from ingest.satellite import Grid
+from ingest.satellite.stats import compute_coverage, plot_statistics, weighted_quantiles
 
 UTM = CRS.from_epsg(32649)
 LEVELS = (0.0, 0.1, 0.25, 0.5, 0.75, 0.9, 1.0)
 
 
-def grid_of(shape: tuple[int, int]) -> RasterGrid:
-    return RasterGrid(UTM, Affine(10, 0, 520_000.0, 0, -10, 3_140_000.0), shape)
+def grid_of(shape: tuple[int, int]) -> Grid:
+    return Grid(UTM, Affine(10, 0, 520_000.0, 0, -10, 3_140_000.0), shape)
 
 
 def ours(values: np.ndarray, plots: gpd.GeoDataFrame, levels=LEVELS) -> dict[float, np.ndarray]:
