@@ -16,19 +16,27 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from ingest._db import Progress, copy_rows, run_as_job, run_count, run_sql
 from ingest._fields import PLOT_ALIASES, PLOT_FIELDS
 from ingest._prepare import Prepared, prepare, summary_notes
+from ingest.errors import IngestError
 from ingest.summary import ImportSummary, Note
 from ingest.vectors import ReadOptions
-from models.db import session_scope
+from models.db import act_as, session_scope
 from models.settings import ServiceArea
 
-__all__ = ["PlotImportOptions", "import_plots"]
+__all__ = ["PlotImportOptions", "PlotsOutsideScope", "import_plots"]
 
 # Staging order: position, our fields in PLOT_FIELDS order, then attributes and geometry.
 _STAGING_COLUMNS = ("pos", *PLOT_FIELDS, "attributes", "geom")
+
+
+class PlotsOutsideScope(IngestError):
+    """A scoped importer's file holds plots outside the scope (or in no village)."""
+
+    key = "import_error_outside_scope"
 
 
 class _Rollback(Exception):
@@ -44,12 +52,15 @@ class PlotImportOptions:
         mapping: our field → the file's column, for fields the aliases do not find.
         retire_missing: mark plots absent from the file retired (never deleted).
         dry_run: check and count everything, then roll back.
+        unit_ids: admin units the importer is limited to (a scoped user's villages); every
+            plot must be placed in one of them and replace no plot outside them. None: all.
     """
 
     read: ReadOptions = field(default_factory=ReadOptions)
     mapping: Mapping[str, str] = field(default_factory=dict)
     retire_missing: bool = False
     dry_run: bool = False
+    unit_ids: frozenset[int] | None = None
 
 
 def _planting_year(value: object) -> object:
@@ -77,6 +88,15 @@ def _rows(prepared: Prepared) -> list[tuple[Any, ...]]:
     ]
 
 
+def _check_scope(session: Session, path: Path, unit_ids: frozenset[int]) -> None:
+    outside = run_sql(
+        session=session, name="plots_outside_scope", params={"unit_ids": sorted(unit_ids) or [-1]}
+    )
+    if outside:
+        codes = ", ".join(str(row.code) for row in outside[:20])
+        raise PlotsOutsideScope(path=path.name, count=len(outside), codes=codes)
+
+
 def import_plots(
     *,
     engine: Engine,
@@ -84,6 +104,7 @@ def import_plots(
     options: PlotImportOptions | None = None,
     service_area: ServiceArea | None = None,
     progress: Progress | None = None,
+    actor: tuple[str, int | None] | None = None,
 ) -> ImportSummary:
     """Import the plots of one file in one transaction.
 
@@ -93,6 +114,8 @@ def import_plots(
         options: reading, mapping and writing options.
         service_area: longitude/latitude box every plot must lie in; None accepts anywhere.
         progress: called with (rows staged, total) while rows are sent to the database.
+        actor: (name, user id) the audit log gives every changed plot; None: whatever the
+            connection says (the command line's ``cli:<user>``).
 
     Returns:
         Counts (inserted, updated, unchanged, retired), source CRS, encoding and notes.
@@ -111,7 +134,7 @@ def import_plots(
         engine=engine,
         kind="plots_import",
         params=None if options.dry_run else params,
-        work=lambda: _import(engine, path, options, service_area, progress),
+        work=lambda: _import(engine, path, options, service_area, progress, actor),
     )
 
 
@@ -121,6 +144,7 @@ def _import(
     options: PlotImportOptions,
     service_area: ServiceArea | None,
     progress: Progress | None,
+    actor: tuple[str, int | None] | None = None,
 ) -> ImportSummary:
     prepared = prepare(
         path,
@@ -148,6 +172,8 @@ def _import(
         summary.notes.append(Note("import_note_no_village_field"))
     try:
         with session_scope(engine) as session:
+            if actor is not None:
+                act_as(session, *actor)
             run_sql(session=session, name="plots_staging")
             copy_rows(
                 session=session,
@@ -158,6 +184,8 @@ def _import(
                 progress=progress,
             )
             run_sql(session=session, name="plots_place")
+            if options.unit_ids is not None:
+                _check_scope(session, path, options.unit_ids)
             stats = run_sql(session=session, name="plots_stats")[0]
             written = run_sql(session=session, name="plots_upsert", params={"source": path.name})
             retired = 0

@@ -25,6 +25,7 @@ from models.errors import ClusterError, DatabaseUnavailable, PostgisMissing
 from models.settings import DatabaseSettings
 
 __all__ = [
+    "act_as",
     "alembic_config",
     "backup",
     "current_revision",
@@ -46,14 +47,38 @@ def database_url(settings: DatabaseSettings) -> str:
     return EmbeddedCluster(settings).url()
 
 
-def engine_for(url: str, *, pool_size: int = 5) -> Engine:
-    """A pooled engine; ``pool_pre_ping`` survives PostgreSQL restarts."""
+def engine_for(url: str, *, pool_size: int = 5, actor: str | None = None) -> Engine:
+    """A pooled engine; ``pool_pre_ping`` survives PostgreSQL restarts.
+
+    ``actor`` names who changes data through this engine in the audit log (the command
+    line's ``cli:<user>``); the service names each request's caller per transaction instead
+    (:func:`act_as`).
+    """
+    connect_args: dict[str, object] = {"connect_timeout": 10, "application_name": "skyground"}
+    if actor is not None:
+        connect_args["options"] = f"-c skyground.actor={_option_value(actor)}"
     return create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
-        connect_args={"connect_timeout": 10, "application_name": "skyground"},
+        connect_args=connect_args,
+    )
+
+
+def _option_value(value: str) -> str:
+    # libpq splits "options" on spaces and treats backslash as the escape character.
+    return "".join(c if c.isalnum() or c in ":._-@" else "_" for c in value)
+
+
+def act_as(session: Session, actor: str, actor_id: int | None = None) -> None:
+    """Name ``actor`` (and user id) in the audit log for the rest of this transaction."""
+    session.execute(
+        text(
+            "SELECT set_config('skyground.actor', :a, true),"
+            " set_config('skyground.actor_id', :i, true)"
+        ),
+        {"a": actor, "i": "" if actor_id is None else str(actor_id)},
     )
 
 

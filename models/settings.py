@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from models.auth.settings import AuthSettings
+
 Language = Literal["zh-CN", "en"]
 
 
@@ -126,6 +128,14 @@ class ApiSettings(BaseSettings):
             "(SKYGROUND_POOL_SIZE × 2) so no thread waits for a connection."
         ),
     )
+    max_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Largest request body (bytes) of most routes."
+    )
+    max_upload_bytes: int = Field(
+        default=200 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body (bytes) of upload routes (POST /api/plots/import).",
+    )
 
 
 class TilesSettings(BaseSettings):
@@ -174,6 +184,7 @@ class Settings(BaseModel):
     api: ApiSettings = Field(default_factory=ApiSettings)
     tiles: TilesSettings = Field(default_factory=TilesSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -184,4 +195,5 @@ class Settings(BaseModel):
             api=ApiSettings(),
             tiles=TilesSettings(),
             web=WebSettings(),
+            auth=AuthSettings(),
         )

@@ -29,5 +29,8 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionDep = Annotated[Session, Depends(get_session)]
+#: ``scope="function"``: the commit runs when the endpoint returns, before the response is
+#: sent, so a failed commit (e.g. PostgreSQL going away) still becomes a 503 instead of a
+#: 200 whose changes were lost, or a broken connection.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 LangDep = Annotated[str, Depends(request_language)]

@@ -16,6 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from ingest.errors import IngestError
+from models.auth.errors import Forbidden, Unauthenticated
 from models.errors import (
     Conflict,
     DatabaseUnavailable,
@@ -30,10 +32,14 @@ __all__ = ["STATUS_BY_ERROR", "add_exception_handlers", "request_language", "val
 log = logging.getLogger("skyground.service")
 
 STATUS_BY_ERROR: dict[type[SkyGroundError], int] = {
+    Unauthenticated: 401,
+    Forbidden: 403,
     NotFound: 404,
     InvalidParameter: 400,
     Conflict: 409,
     DatabaseUnavailable: 503,
+    # A file that cannot be imported (unreadable, invalid features, over a limit).
+    IngestError: 422,
 }
 
 
@@ -76,9 +82,12 @@ def add_exception_handlers(app: FastAPI) -> None:
         if status >= 500:
             log.error("request failed: %s", request.url.path, exc_info=error)
             return JSONResponse({"detail": t("error_internal", lang)}, status_code=status)
+        # 401 names the schemes a client can answer with (RFC 9110 §11.6.1).
+        headers = {"WWW-Authenticate": 'Bearer realm="skyground"'} if status == 401 else None
         return JSONResponse(
             {"detail": error.message(lang), "error": type(error).__name__},
             status_code=status,
+            headers=headers,
         )
 
     @app.exception_handler(RequestValidationError)

@@ -6,13 +6,29 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 
+from models.auth import Permission
 from models.db import database_url, engine_for
 from models.settings import Settings
+from service.auth import require
 from service.errors import add_exception_handlers
-from service.routers import admin_units, health, legend, plots, raster_tiles, series, tiles, web
+from service.limits import BodyLimitMiddleware
+from service.routers import (
+    admin,
+    admin_units,
+    auth,
+    health,
+    imports,
+    legend,
+    ogc,
+    plots,
+    raster_tiles,
+    series,
+    tiles,
+    web,
+)
 
 __all__ = ["DOCS_STATIC_URL", "create_app"]
 
@@ -48,12 +64,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.default_lang = settings.region.lang
     add_exception_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, api=settings.api, default_lang=settings.region.lang)
+    # Every router states who may use it: public ones are listed in service.auth.PUBLIC_PATHS.
+    map_read = [Depends(require(Permission.MAP_READ))]
     app.include_router(health.router)
-    app.include_router(series.router)
-    app.include_router(plots.router)
-    app.include_router(admin_units.router)
-    app.include_router(tiles.router)
-    app.include_router(raster_tiles.router)
-    app.include_router(legend.router)
+    app.include_router(auth.router)
+    app.include_router(admin.router)  # each route requires its own admin permission
+    app.include_router(imports.router)  # guarded by its own PARCELS_EDIT dependency
+    for router in (series, plots, admin_units, tiles, raster_tiles, legend, ogc):
+        app.include_router(router.router, dependencies=map_read)
     web.mount_web(app)
     return app

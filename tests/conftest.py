@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
+from models.auth.settings import AuthSettings
 from models.cluster import EmbeddedCluster
 from models.db import engine_for, prepare_database
 from models.settings import ApiSettings, DatabaseSettings, RegionSettings, Settings
@@ -56,6 +57,8 @@ def truncate_all(engine: Engine) -> None:
     """Empty every SkyGround table and restart its ids."""
     names = ", ".join(table.name for table in Base.metadata.sorted_tables)
     with engine.begin() as conn:
+        # The audit log is append-only except for declared admin work.
+        conn.execute(text("SET LOCAL skyground.audit_admin = 'on'"))
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
 
 
@@ -73,4 +76,5 @@ def settings(database_url: str, cluster_home: Path) -> Settings:
         db=DatabaseSettings(database_url=database_url, home=cluster_home),
         region=RegionSettings(),
         api=ApiSettings(),
+        auth=AuthSettings(anonymous_read=True),
     )

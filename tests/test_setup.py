@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from models.cluster import external_programs, find_pg_bindir
+from tests.service.test_ogc import OGRINFO
 from tests.web.conftest import CHROMIUM, NOTO_CJK_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,6 +69,7 @@ def required_files() -> list[Path]:
         Path("/usr/bin/npm"),
         CHROMIUM,
         FC_MATCH,
+        OGRINFO,
     ]
     if FC_MATCH.exists():
         files.append(cjk_font()[1])

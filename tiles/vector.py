@@ -60,6 +60,7 @@ def plots_tile(
     max_zoom: int,
     timezone: str,
     scene_id: int | None = None,
+    units: frozenset[int] | None = None,
 ) -> bytes:
     """The MVT of current plots in tile ``z/x/y`` (empty bytes when none are there).
 
@@ -71,6 +72,8 @@ def plots_tile(
     check_scene(session, scene_id)
     params = {
         "scene_id": scene_id,
+        # The caller's scope: plots whose village is one of these ids (NULL: every plot).
+        "units": None if units is None else sorted(units),
         "z": z,
         "x": x,
         "y": y,

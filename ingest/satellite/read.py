@@ -19,9 +19,11 @@ from typing import Any, Final
 import numpy as np
 import rasterio
 import xarray as xr
+from rasterio.errors import RasterioIOError
 from rasterio.warp import Resampling
 
 from ingest.errors import BandGridMismatch, BandNotInFile, SourceMissing, UnknownBand
+from ingest.limits import MIB, InputLimits, RasterTooLarge, UnreadableRaster, check_local_path
 from ingest.satellite._grid import Grid, to_dataarray, warp
 from ingest.satellite.radiometry import L2A_NODATA_DN, Radiometry
 from models.indices import Band, band
@@ -66,10 +68,49 @@ def _band(name: str) -> Band:
         raise UnknownBand(band=name) from None
 
 
+#: The only GDAL raster driver allowed to open an input (VRT, network and every other off).
+_DRIVER: Final = "GTiff"
+
+
 def _open(path: str | Path) -> rasterio.DatasetReader:
+    """Open a local GeoTIFF whose declared size fits the memory budget.
+
+    Raises:
+        UnsafePath: a ``/vsi…`` path or a URL.
+        SourceMissing: no such file.
+        UnreadableRaster: not a GeoTIFF (a VRT named ``.tif``), or truncated.
+        RasterTooLarge: width × height × bands × sample size over the budget.
+    """
+    check_local_path(path)
     if not Path(path).is_file():
         raise SourceMissing(path=str(path))
-    return rasterio.open(path)
+    try:
+        dataset = rasterio.open(path, driver=_DRIVER)
+    except RasterioIOError as exc:
+        raise UnreadableRaster(path=Path(path).name, detail=str(exc)) from exc
+    budget = InputLimits().raster_memory_bytes
+    sample = max(np.dtype(dtype).itemsize for dtype in dataset.dtypes)
+    size = dataset.width * dataset.height * dataset.count * sample
+    if size > budget:
+        dataset.close()
+        raise RasterTooLarge(
+            path=Path(path).name,
+            width=dataset.width,
+            height=dataset.height,
+            bands=dataset.count,
+            dtype=dataset.dtypes[0],
+            size_mib=size // MIB,
+            limit_mib=budget // MIB,
+        )
+    return dataset
+
+
+def _read(dataset: rasterio.DatasetReader, number: int, *, masked: bool) -> Any:
+    """Band ``number`` of an open dataset; a truncated or corrupt file is an ingest error."""
+    try:
+        return dataset.read(number, masked=masked)
+    except RasterioIOError as exc:
+        raise UnreadableRaster(path=Path(dataset.name).name, detail=str(exc)) from exc
 
 
 def _reflectance(
@@ -126,7 +167,7 @@ def read_multiband(
             number = numbers[name]
             if not 1 <= number <= ds.count:
                 raise BandNotInFile(path=str(path), band=name, number=number, count=ds.count)
-            dn = ds.read(number, masked=True)
+            dn = _read(ds, number, masked=True)
             out[name] = _reflectance(dn, band(name), grid, radiometry, nodata_dn, str(path))
     return BandSet(MappingProxyType(out), grid, radiometry, (str(path),))
 
@@ -162,7 +203,7 @@ def read_band_files(
         b = _band(key)
         with _open(path) as ds:
             g = Grid.of(ds)
-            dn = ds.read(1, masked=True)
+            dn = _read(ds, 1, masked=True)
         read[b.name] = (_reflectance(dn, b, g, radiometry, nodata_dn, str(path)), g)
     target = grid or min((g for _, g in read.values()), key=lambda g: g.resolution[0])
     out = {}
@@ -188,5 +229,5 @@ def read_scl(path: str | Path) -> xr.DataArray:
     """
     with _open(path) as ds:
         grid = Grid.of(ds)
-        values = ds.read(1).astype(np.uint8)
+        values = _read(ds, 1, masked=False).astype(np.uint8)
     return to_dataarray(values, grid, name="scl", attrs={"long_name": "SCL", "source": str(path)})

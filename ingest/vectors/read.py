@@ -5,11 +5,19 @@ KML/KMZ (GDAL's KML and LIBKML drivers) through pyogrio, GeoParquet through pyar
 (pyogrio's GDAL has no Parquet driver) and coordinate CSV through :mod:`.csv`. Whatever CRS
 the file declares (or ``--crs`` gives) is transformed to WGS 84 longitude/latitude with
 ``always_xy=True``; CGCS2000 and WGS 84 are taken as equal (they differ by centimetres).
+
+Every file passes :mod:`ingest.limits` first: no ``/vsi`` paths or URLs; archives (.zip,
+.kmz) are checked and extracted into a fresh folder by :mod:`._archives` instead of being
+read through ``/vsizip/``; the content must match the suffix (:mod:`._sniff`: no VRT named
+``.geojson``, no DTD or entities in KML, no GeoJSON nested past the limit); features over
+the vertex cap are refused like invalid ones.
 """
 
 from __future__ import annotations
 
+import tempfile
 import zipfile
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +38,9 @@ from ingest.errors import (
     UnreadableFile,
     UnsupportedFormat,
 )
+from ingest.limits import InputLimits, check_local_path
 from ingest.summary import Note
+from ingest.vectors._archives import extracted
 from ingest.vectors._crs import crs_label, parse_crs, resolve_gk_prefix
 from ingest.vectors._encoding import (
     LATIN1,
@@ -43,6 +53,7 @@ from ingest.vectors._encoding import (
     read_dbf_header,
 )
 from ingest.vectors._gcj02 import geometries_gcj02_to_wgs84
+from ingest.vectors._sniff import check_content, check_kml
 from ingest.vectors.csv import read_coordinate_csv
 
 __all__ = ["SUFFIXES", "ReadOptions", "VectorSource", "read_vector"]
@@ -75,6 +86,9 @@ class ReadOptions:
         gcj02: the longitude/latitude are GCJ-02 and are converted to WGS 84.
         xy_order: CSV only: ``north-east`` or ``east-north`` for X/Y columns.
         code_names: CSV only: candidate names of the code column (normalised).
+        limits: safety caps (archives, JSON depth, vertices); default from the environment.
+        scratch: folder under which archives are extracted (default: the system temporary
+            folder); the extraction folder is removed once the file is read.
     """
 
     layer: str | None = None
@@ -83,6 +97,8 @@ class ReadOptions:
     gcj02: bool = False
     xy_order: str | None = None
     code_names: tuple[str, ...] = ("code",)
+    limits: InputLimits = field(default_factory=InputLimits, compare=False)
+    scratch: Path | None = None
 
 
 @dataclass
@@ -119,40 +135,60 @@ class _Shapefile:
     cpg: str | None
 
 
-def _shapefile(path: Path, layer: str | None) -> _Shapefile:
-    """Locate the .shp (beside or inside a zip) with its DBF header bytes and .cpg text."""
+def _plain_shapefile(shp: Path, stem: str, limits: InputLimits, *, label: str) -> _Shapefile:
+    """The .shp with its DBF header bytes and .cpg text (sidecars in any letter case)."""
+    check_content(shp, limits, label=label)
+    sidecars = {p.name.lower(): p for p in shp.parent.iterdir()}
+    base = shp.name[:-4].lower()
+    dbf, cpg = sidecars.get(base + ".dbf"), sidecars.get(base + ".cpg")
+    return _Shapefile(
+        str(shp),
+        stem,
+        dbf.open("rb").read(_DBF_HEADER_BYTES) if dbf else b"",
+        cpg.read_text(encoding="ascii", errors="replace").strip() if cpg else None,
+    )
+
+
+def _shapefile(path: Path, options: ReadOptions, stack: ExitStack) -> _Shapefile:
+    """Locate the .shp (beside, or inside a zip extracted by ``stack``)."""
     if path.suffix.lower() == ".shp":
-        dbf, cpg = path.with_suffix(".dbf"), path.with_suffix(".cpg")
-        return _Shapefile(
-            str(path),
-            path.stem,
-            dbf.open("rb").read(_DBF_HEADER_BYTES) if dbf.exists() else b"",
-            cpg.read_text(encoding="ascii", errors="replace").strip() if cpg.exists() else None,
-        )
-    try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise UnreadableFile(path=path.name, detail=str(exc)) from exc
-    with archive:
-        members = {Path(n).stem: n for n in archive.namelist() if n.lower().endswith(".shp")}
-        if not members:
-            raise UnreadableFile(path=path.name, detail="no .shp in the zip")
-        if layer is None and len(members) > 1:
-            raise LayerRequired(path=path.name, layers=", ".join(sorted(members)))
-        stem = layer if layer is not None else next(iter(members))
-        if stem not in members:
-            raise LayerNotFound(path=path.name, layer=stem, layers=", ".join(sorted(members)))
-        shp = members[stem]
-        names = {n.lower(): n for n in archive.namelist()}
-        base = shp[:-4].lower()
-        dbf_name = names.get(base + ".dbf")
-        cpg_name = names.get(base + ".cpg")
-        return _Shapefile(
-            f"/vsizip/{path.resolve()}/{shp}",
-            stem,
-            archive.open(dbf_name).read(_DBF_HEADER_BYTES) if dbf_name else b"",
-            archive.read(cpg_name).decode("ascii", errors="replace").strip() if cpg_name else None,
-        )
+        return _plain_shapefile(path, path.stem, options.limits, label=path.name)
+    folder, names = stack.enter_context(extracted(path, options.limits, scratch=options.scratch))
+    members = {Path(n).stem: n for n in names if n.lower().endswith(".shp")}
+    layer = options.layer
+    if not members:
+        raise UnreadableFile(path=path.name, detail="no .shp in the zip")
+    if layer is None and len(members) > 1:
+        raise LayerRequired(path=path.name, layers=", ".join(sorted(members)))
+    stem = layer if layer is not None else next(iter(members))
+    if stem not in members:
+        raise LayerNotFound(path=path.name, layer=stem, layers=", ".join(sorted(members)))
+    label = f"{path.name}/{members[stem]}"
+    return _plain_shapefile(folder / members[stem], stem, options.limits, label=label)
+
+
+def _kmz_document(path: Path, options: ReadOptions, stack: ExitStack) -> Path:
+    """Extract a KMZ, check it and every KML in it, and pack what passed into a clean KMZ.
+
+    GDAL reads the repacked archive, never the uploaded one, so it sees exactly the checked
+    entries (LIBKML resolves a KMZ's ``doc.kml`` NetworkLinks to ``layers/*.kml`` only
+    inside an archive, so extracted files alone would not do).
+    """
+    folder, names = stack.enter_context(extracted(path, options.limits, scratch=options.scratch))
+    kml = [n for n in names if n.lower().endswith(".kml")]
+    if not kml:
+        raise UnreadableFile(path=path.name, detail="no .kml in the kmz")
+    for name in kml:
+        check_kml(folder / name, label=f"{path.name}/{name}")
+    # Google Earth reads doc.kml, else the first KML at the top level: keep it first.
+    top = [n for n in kml if "/" not in n]
+    main = next((n for n in top if n.lower() == "doc.kml"), (top or kml)[0])
+    clean = Path(stack.enter_context(tempfile.TemporaryDirectory(dir=options.scratch)))
+    target = clean / path.name
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in [main, *(n for n in names if n != main)]:
+            archive.write(folder / name, name)
+    return target
 
 
 def _pick_layer(target: str, path: Path, wanted: str | None) -> str:
@@ -172,9 +208,20 @@ def _pick_layer(target: str, path: Path, wanted: str | None) -> str:
 
 
 def _read_gdal(path: Path, options: ReadOptions) -> VectorSource:
+    with ExitStack() as stack:
+        return _read_gdal_in(path, options, stack)
+
+
+def _read_gdal_in(path: Path, options: ReadOptions, stack: ExitStack) -> VectorSource:
     suffix = path.suffix.lower()
-    shape = _shapefile(path, options.layer) if suffix in (".shp", ".zip") else None
-    target = shape.target if shape else str(path)
+    shape = _shapefile(path, options, stack) if suffix in (".shp", ".zip") else None
+    if shape is not None:
+        target = shape.target
+    elif suffix == ".kmz":
+        target = str(_kmz_document(path, options, stack))  # a repacked KMZ of checked entries
+    else:
+        check_content(path, options.limits)
+        target = str(path)
     layer = None if shape else _pick_layer(target, path, options.layer)
     try:
         info = pyogrio.read_info(target, layer=layer, encoding=LATIN1 if shape else None)
@@ -284,11 +331,13 @@ def read_vector(path: Path, options: ReadOptions | None = None) -> VectorSource:
     """Read ``path`` into EPSG:4326 (longitude, latitude in degrees), 2D, index 0..n-1.
 
     Raises:
-        SourceMissing, UnsupportedFormat, UnreadableFile, LayerRequired, LayerNotFound,
-        EmptySource, MissingCrs, InvalidCrs, ZonePrefixMismatch, AxesSwapped,
-        EncodingUndetected, InvalidEncoding, CsvColumnsMissing, XyOrderUndetected.
+        UnsafePath, SourceMissing, UnsupportedFormat, UnreadableFile, LayerRequired,
+        LayerNotFound, EmptySource, MissingCrs, InvalidCrs, ZonePrefixMismatch, AxesSwapped,
+        EncodingUndetected, InvalidEncoding, CsvColumnsMissing, XyOrderUndetected, and the
+        refusals of :mod:`ingest.limits` (archives, unsafe XML, content, JSON depth).
     """
     options = options or ReadOptions()
+    check_local_path(path)
     if not path.is_file():
         raise SourceMissing(path=str(path))
     suffix = path.suffix.lower()
@@ -320,10 +369,17 @@ def read_vector(path: Path, options: ReadOptions | None = None) -> VectorSource:
     crs = CRS.from_user_input(crs)
 
     geoms = frame.geometry.to_numpy()
+    vertices = shapely.get_num_coordinates(geoms)
+    cap = options.limits.max_vertices
+    for pos in np.flatnonzero(vertices > cap):
+        note = Note("import_problem_too_many_vertices", {"count": int(vertices[pos]), "limit": cap})
+        source.problems.setdefault(int(pos), []).append(note)
+    geoms = np.array(geoms, dtype=object)
+    geoms[vertices > cap] = None
     bad = _non_finite(geoms)
     for pos in np.flatnonzero(bad):
         source.problems.setdefault(int(pos), []).append(Note("import_problem_not_finite"))
-    geoms = np.where(bad, None, geoms)
+    geoms[bad] = None
     if crs.is_projected:
         coords = shapely.get_coordinates(geoms)
         crs, gk_notes = resolve_gk_prefix(crs, coords[:, 0], coords[:, 1], path=path.name)

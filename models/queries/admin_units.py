@@ -12,14 +12,17 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, Text, func, null, select
 from sqlalchemy.orm import Session, aliased
 
+from models.auth.errors import Forbidden
 from models.errors import NotFound
 from models.queries.common import (
     GEOJSON_DIGITS,
+    BBox,
     InvalidParameterValue,
     Page,
     check_text,
     check_window,
 )
+from models.queries.spatial import intersects_bbox
 from models.tables import ADMIN_LEVELS, AdminUnit
 
 __all__ = ["AdminUnitRecord", "get_admin_unit", "list_admin_units"]
@@ -64,6 +67,8 @@ def list_admin_units(
     level: str | None = None,
     parent: str | None = None,
     with_geometry: bool = True,
+    units: frozenset[int] | None = None,
+    bbox: BBox | None = None,
 ) -> Page[AdminUnitRecord]:
     """Admin units ordered by code, one page of them.
 
@@ -74,6 +79,8 @@ def list_admin_units(
         level: ``county``, ``township`` or ``village``.
         parent: Code of the parent unit: its direct children only. Unknown codes match nothing.
         with_geometry: Also return each boundary as GeoJSON.
+        units: The caller's scope (admin unit ids); None for no limit.
+        bbox: Keep units whose boundary intersects this EPSG:4326 box.
     """
     check_window(limit=limit, offset=offset)
     check_text("parent", parent)
@@ -85,6 +92,10 @@ def list_admin_units(
     if parent is not None:
         parent_id = select(AdminUnit.id).where(AdminUnit.code == parent).scalar_subquery()
         conditions.append(AdminUnit.parent_id == parent_id)
+    if units is not None:
+        conditions.append(AdminUnit.id.in_(sorted(units)))
+    if bbox is not None:
+        conditions.append(intersects_bbox(AdminUnit.geom, bbox))
     matched = session.execute(
         select(func.count()).select_from(AdminUnit).where(*conditions)
     ).scalar_one()
@@ -108,10 +119,25 @@ def list_admin_units(
     return Page(items=items, number_matched=matched, limit=limit, offset=offset)
 
 
-def get_admin_unit(*, session: Session, code: str, with_geometry: bool = True) -> AdminUnitRecord:
-    """The admin unit with ``code``; :class:`NotFound` if there is none."""
+def get_admin_unit(
+    *,
+    session: Session,
+    code: str,
+    with_geometry: bool = True,
+    units: frozenset[int] | None = None,
+) -> AdminUnitRecord:
+    """The admin unit with ``code``.
+
+    Raises:
+        NotFound: no unit has ``code``.
+        Forbidden: the unit lies outside the caller's scope ``units``.
+    """
     check_text("code", code)
     row = session.execute(_select_units(with_geometry).where(AdminUnit.code == code)).one_or_none()
     if row is None:
         raise NotFound(kind="@kind_admin_unit", ident=code)
+    if units is not None:
+        unit_id = session.scalar(select(AdminUnit.id).where(AdminUnit.code == code))
+        if unit_id not in units:
+            raise Forbidden()
     return AdminUnitRecord(**row._mapping)

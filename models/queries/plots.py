@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from models.auth.errors import Forbidden
 from models.errors import NotFound
 from models.queries.common import (
     GEOJSON_DIGITS,
@@ -24,9 +25,10 @@ from models.queries.common import (
     check_window,
     escape_like,
 )
+from models.queries.spatial import intersects_bbox
 from models.tables import AdminUnit, Plot
 
-__all__ = ["PlotRecord", "get_plot", "list_plots"]
+__all__ = ["PlotRecord", "check_plot_visible", "get_plot", "list_plots"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,11 +102,7 @@ def _filters(
 ) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if bbox is not None:
-        envelope = func.ST_MakeEnvelope(bbox.west, bbox.south, bbox.east, bbox.north, 4326)
-        # `&&` lets the planner use the GiST index; ST_Intersects drops envelope-only hits.
-        conditions.append(
-            and_(Plot.geom.op("&&")(envelope), func.ST_Intersects(Plot.geom, envelope))
-        )
+        conditions.append(intersects_bbox(Plot.geom, bbox))
     if village is not None:
         conditions.append(Plot.village_id.in_(_units_within(village)))
     if cooperative is not None:
@@ -139,6 +137,7 @@ def list_plots(
     code: str | None = None,
     q: str | None = None,
     include_retired: bool = False,
+    units: frozenset[int] | None = None,
 ) -> Page[PlotRecord]:
     """Plots matching every given filter, ordered by id, one page of them.
 
@@ -154,6 +153,8 @@ def list_plots(
         code: Exact plot code.
         q: Case-insensitive substring of the name or the code; ``%`` and ``_`` are literal.
         include_retired: Also list retired plots.
+        units: The caller's scope (admin unit ids): only plots whose village is one of them;
+            None for no limit.
     """
     check_window(limit=limit, offset=offset)
     texts = {"village": village, "cooperative": cooperative, "code": code, "q": q}
@@ -167,6 +168,8 @@ def list_plots(
         q=q,
         include_retired=include_retired,
     )
+    if units is not None:
+        conditions.append(Plot.village_id.in_(sorted(units)))
     matched = session.execute(
         select(func.count()).select_from(Plot).where(*conditions)
     ).scalar_one()
@@ -189,9 +192,30 @@ def list_plots(
     return Page(items=items, number_matched=matched, limit=limit, offset=offset)
 
 
-def get_plot(*, session: Session, plot_id: int) -> PlotRecord:
-    """The plot with ``plot_id`` (retired or not); :class:`NotFound` if there is none."""
-    row = session.execute(_select_plots().where(Plot.id == plot_id)).one_or_none()
+def check_plot_visible(session: Session, plot_id: int, units: frozenset[int] | None) -> str:
+    """The plot's code, if it exists and lies in the caller's scope ``units``.
+
+    Raises:
+        NotFound: no plot has ``plot_id``.
+        Forbidden: the plot's village is outside ``units`` (or it has no village).
+    """
+    row = session.execute(
+        select(Plot.code, Plot.village_id).where(Plot.id == plot_id)
+    ).one_or_none()
     if row is None:
         raise NotFound(kind="@kind_plot", ident=plot_id)
+    if units is not None and row.village_id not in units:
+        raise Forbidden()
+    return str(row.code)
+
+
+def get_plot(*, session: Session, plot_id: int, units: frozenset[int] | None = None) -> PlotRecord:
+    """The plot with ``plot_id`` (retired or not).
+
+    Raises:
+        NotFound: no plot has ``plot_id``.
+        Forbidden: the plot lies outside the caller's scope ``units``.
+    """
+    check_plot_visible(session, plot_id, units)
+    row = session.execute(_select_plots().where(Plot.id == plot_id)).one()
     return _record(row)

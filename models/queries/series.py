@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from models.errors import NotFound
 from models.queries.common import GEOJSON_DIGITS, BBox, InvalidParameterValue, Page, check_window
-from models.tables import Plot, PlotIndexStat, RasterAsset, Scene
+from models.queries.plots import check_plot_visible
+from models.tables import PlotIndexStat, RasterAsset, Scene
 
 __all__ = [
     "IndexObservation",
@@ -93,15 +93,15 @@ def plot_index_series(
     start: datetime | None = None,
     end: datetime | None = None,
     include_flagged: bool = False,
+    units: frozenset[int] | None = None,
 ) -> tuple[str, list[IndexObservation]]:
     """The plot's code and its observations of ``index`` in ``[start, end)``, oldest first.
 
     Raises:
         NotFound: no plot has ``plot_id``.
+        Forbidden: the plot lies outside the caller's scope ``units``.
     """
-    code = session.execute(select(Plot.code).where(Plot.id == plot_id)).scalar()
-    if code is None:
-        raise NotFound(kind="@kind_plot", ident=plot_id)
+    code = check_plot_visible(session, plot_id, units)
     stat = PlotIndexStat
     conditions = [stat.plot_id == plot_id, stat.index == index]
     if start is not None:

@@ -13,7 +13,7 @@ import typer
 
 from models.i18n import negotiate
 from models.settings import Settings
-from service.cli import admin_units, db, demo, ingest, plots, serve
+from service.cli import admin_units, db, demo, ingest, plots, serve, users
 from service.cli._common import Output, help_text
 
 __all__ = ["app", "main"]
@@ -28,6 +28,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(plots.app, name="plots")
 app.add_typer(admin_units.app, name="admin-units")
 app.add_typer(ingest.app, name="ingest")
+app.add_typer(users.app, name="users")
 app.command("serve", help=help_text("cli_serve"))(serve.serve)
 app.command("demo", help=help_text("cli_demo"))(demo.demo)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import sys
@@ -19,7 +20,7 @@ from models.errors import SkyGroundError
 from models.i18n import negotiate, t
 from models.settings import Settings
 
-__all__ = ["Output", "fail", "handle_errors", "help_text", "output"]
+__all__ = ["Output", "cli_actor", "fail", "handle_errors", "help_text", "output"]
 
 
 def help_text(key: str) -> str:
@@ -107,6 +108,15 @@ def fail(out: Output, error: SkyGroundError) -> NoReturn:
         sys.stdout.write(json.dumps(payload, ensure_ascii=False, default=str) + "\n")
     out.errors.print(f"[bold red]✗[/] {message}", markup=True)
     raise typer.Exit(code=1)
+
+
+def cli_actor() -> str:
+    """How the audit log names a change made from this command line (``cli:<os user>``)."""
+    try:
+        who = getpass.getuser()
+    except (KeyError, OSError):
+        who = "unknown"
+    return f"cli:{who}"
 
 
 @contextmanager

@@ -23,7 +23,7 @@ from ingest.plots import PlotImportOptions, import_plots
 from ingest.summary import ImportSummary
 from ingest.vectors import ReadOptions
 from models.db import engine_for, prepare_database
-from service.cli._common import Output, handle_errors, help_text, output
+from service.cli._common import Output, cli_actor, handle_errors, help_text, output
 
 app = typer.Typer(help=help_text("cli_plots"))
 
@@ -77,7 +77,7 @@ def read_options(
 @contextmanager
 def import_engine(out: Output) -> Iterator[Engine]:
     """An engine on the configured (or embedded, started and migrated) database."""
-    engine = engine_for(prepare_database(out.settings.db), pool_size=1)
+    engine = engine_for(prepare_database(out.settings.db), pool_size=1, actor=cli_actor())
     try:
         yield engine
     finally:

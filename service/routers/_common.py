@@ -21,6 +21,7 @@ __all__ = [
     "GeoJSONResponse",
     "PagingQuery",
     "collection_links",
+    "item_links",
     "language_query",
     "not_found",
     "page_window",
@@ -124,3 +125,22 @@ def collection_links(request: Request, page: Page[Any], *, lang: str) -> list[Li
     if page.offset > 0:
         links.append(link("prev", max(0, page.offset - page.limit)))
     return links
+
+
+def item_links(
+    request: Request,
+    collection_href: str,
+    *,
+    lang: str,
+    collection_type: str = GEOJSON_MEDIA_TYPE,
+) -> list[Link]:
+    """``self`` and ``collection`` links of one Feature (the collection of ``collection_type``)."""
+    return [
+        Link(href=str(request.url), rel="self", title=t("link_self", lang)),
+        Link(
+            href=collection_href,
+            rel="collection",
+            type=collection_type,
+            title=t("link_collection", lang),
+        ),
+    ]

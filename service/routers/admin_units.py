@@ -7,14 +7,15 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from models.i18n import t
 from models.queries import check_text, get_admin_unit, list_admin_units
+from service.auth import UnitIdsDep
 from service.deps import LangDep, SessionDep, SettingsDep
 from service.routers._common import (
     ERROR_RESPONSES,
     GeoJSONResponse,
     PagingQuery,
     collection_links,
+    item_links,
     language_query,
     not_found,
     page_window,
@@ -22,7 +23,6 @@ from service.routers._common import (
 from service.schemas import (
     AdminUnitCollection,
     AdminUnitItem,
-    Link,
     admin_unit_feature,
     collection_json,
     feature_json,
@@ -81,6 +81,7 @@ def list_admin_units_endpoint(
     filters: Annotated[AdminUnitFilters, Depends()],
     shape: Annotated[GeometryQuery, Depends()],
     paging: Annotated[PagingQuery, Depends()],
+    units: UnitIdsDep,
 ) -> GeoJSONResponse:
     """Admin units ordered by code, one page at a time, with numberMatched and links."""
     limit, offset = page_window(paging, settings)
@@ -91,6 +92,7 @@ def list_admin_units_endpoint(
         level=filters.level,
         parent=filters.parent,
         with_geometry=shape.geometry,
+        units=units,
     )
     body = collection_json(
         [admin_unit_feature(record, lang=lang) for record in page.items],
@@ -113,16 +115,10 @@ def get_admin_unit_endpoint(
     lang: LangDep,
     code: Annotated[str, Path(max_length=32, description="Official code of the unit.")],
     shape: Annotated[GeometryQuery, Depends()],
+    units: UnitIdsDep,
 ) -> GeoJSONResponse:
     """One admin unit as a GeoJSON Feature."""
-    record = get_admin_unit(session=session, code=code, with_geometry=shape.geometry)
+    record = get_admin_unit(session=session, code=code, with_geometry=shape.geometry, units=units)
     feature = admin_unit_feature(record, lang=lang)
-    links = [
-        Link(href=str(request.url), rel="self", title=t("link_self", lang)),
-        Link(
-            href=str(request.url_for("list_admin_units_endpoint")),
-            rel="collection",
-            title=t("link_collection", lang),
-        ),
-    ]
+    links = item_links(request, str(request.url_for("list_admin_units_endpoint")), lang=lang)
     return GeoJSONResponse(feature_json(feature, links=links))

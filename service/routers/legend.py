@@ -108,5 +108,5 @@ def list_indices(
     body = IndexCatalogue(lang=lang, indices=[index_out(s, lang) for s in specs])
     return JSONResponse(
         body.model_dump(),
-        headers={"Cache-Control": "public, max-age=300", "Vary": "Accept-Language"},
+        headers={"Cache-Control": "private, max-age=300", "Vary": "Accept-Language"},
     )

@@ -7,21 +7,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from models.i18n import t
 from models.queries import BBox, check_text, get_plot, list_plots
 from models.queries.common import MAX_BIGINT
+from service.auth import UnitIdsDep
 from service.deps import LangDep, SessionDep, SettingsDep
 from service.routers._common import (
     ERROR_RESPONSES,
     GeoJSONResponse,
     PagingQuery,
     collection_links,
+    item_links,
     language_query,
     not_found,
     page_window,
 )
 from service.schemas import (
-    Link,
     PlotCollection,
     PlotItem,
     collection_json,
@@ -95,6 +95,7 @@ def list_plots_endpoint(
     lang: LangDep,
     filters: Annotated[PlotFilters, Depends()],
     paging: Annotated[PagingQuery, Depends()],
+    units: UnitIdsDep,
 ) -> GeoJSONResponse:
     """Plots ordered by id, one page at a time, with numberMatched and next/prev links."""
     limit, offset = page_window(paging, settings)
@@ -108,6 +109,7 @@ def list_plots_endpoint(
         code=filters.code,
         q=filters.q,
         include_retired=filters.include_retired,
+        units=units,
     )
     timezone = settings.region.timezone
     body = collection_json(
@@ -131,16 +133,10 @@ def get_plot_endpoint(
     settings: SettingsDep,
     lang: LangDep,
     plot_id: Annotated[int, Path(ge=1, le=MAX_BIGINT, description="Plot id.")],
+    units: UnitIdsDep,
 ) -> GeoJSONResponse:
     """One plot (retired ones too) as a GeoJSON Feature."""
-    record = get_plot(session=session, plot_id=plot_id)
+    record = get_plot(session=session, plot_id=plot_id, units=units)
     feature = plot_feature(record, timezone=settings.region.timezone)
-    links = [
-        Link(href=str(request.url), rel="self", title=t("link_self", lang)),
-        Link(
-            href=str(request.url_for("list_plots_endpoint")),
-            rel="collection",
-            title=t("link_collection", lang),
-        ),
-    ]
+    links = item_links(request, str(request.url_for("list_plots_endpoint")), lang=lang)
     return GeoJSONResponse(feature_json(feature, links=links))

@@ -88,7 +88,7 @@ def scene_tile(
     return Response(
         content=content,
         media_type=PNG_MEDIA_TYPE,
-        headers={"Cache-Control": f"public, max-age={tiles.cache_seconds}"},
+        headers={"Cache-Control": f"private, max-age={tiles.cache_seconds}"},
     )
 
 

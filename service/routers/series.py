@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from models.queries import BBox
 from models.queries.common import MAX_BIGINT
 from models.queries.series import list_scenes, local_day_bounds, plot_index_series
+from service.auth import UnitIdsDep
 from service.deps import LangDep, SessionDep, SettingsDep
 from service.routers._common import (
     ERROR_RESPONSES,
@@ -70,6 +71,7 @@ def plot_indices(
     format: Annotated[
         Literal["json", "csv"], Query(description="csv: UTF-8 with BOM, for Excel.")
     ] = "json",
+    units: UnitIdsDep = None,
 ) -> Response:
     """Statistics per acquisition, oldest first; flagged ones only on request."""
     timezone = settings.region.timezone
@@ -82,6 +84,7 @@ def plot_indices(
         start=since,
         end=until,
         include_flagged=include_flagged,
+        units=units,
     )
     rows = [observation_out(o, timezone=timezone) for o in observations]
     if format == "csv":

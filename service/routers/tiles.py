@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from models.queries.common import MAX_BIGINT
 from models.tables import Plot
+from service.auth import UnitIdsDep
 from service.deps import SessionDep, SettingsDep
 from service.routers._common import ERROR_RESPONSES, language_query
 from tiles.vector import check_scene, check_tile, plots_tile
@@ -50,8 +51,13 @@ def plot_tile(
             description="Values of this scene's date (`/api/scenes`) instead of the latest.",
         ),
     ] = None,
+    units: UnitIdsDep = None,
 ) -> Response:
-    """One MVT tile (layer ``plots``); empty above the plots' minimum zoom."""
+    """One MVT tile (layer ``plots``); empty above the plots' minimum zoom.
+
+    A scoped caller gets only the plots of their units; tiles are cached privately by the
+    browser (never by shared caches), as they differ between callers.
+    """
     tiles = settings.tiles
     content = b""
     if z >= tiles.plots_min_zoom:
@@ -63,6 +69,7 @@ def plot_tile(
             max_zoom=tiles.max_zoom,
             timezone=settings.region.timezone,
             scene_id=scene_id,
+            units=units,
         )
     else:
         # Validate all the same, so a bad address is refused at every zoom.
@@ -71,7 +78,10 @@ def plot_tile(
     return Response(
         content=content,
         media_type=MVT_MEDIA_TYPE,
-        headers={"Cache-Control": f"public, max-age={tiles.cache_seconds}"},
+        headers={
+            "Cache-Control": f"private, max-age={tiles.cache_seconds}",
+            "Vary": "Cookie, X-API-Key, Authorization",
+        },
     )
 
 

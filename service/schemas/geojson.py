@@ -82,14 +82,23 @@ def feature_json(feature: RawFeature, *, links: Sequence[Link] | None = None) ->
 
 
 def collection_json(
-    features: Sequence[RawFeature], *, number_matched: int, links: Sequence[Link]
+    features: Sequence[RawFeature],
+    *,
+    number_matched: int,
+    links: Sequence[Link],
+    time_stamp: str | None = None,
 ) -> str:
-    """A paged GeoJSON FeatureCollection as JSON text (OGC API Features members)."""
-    head = {
+    """A paged GeoJSON FeatureCollection as JSON text (OGC API Features members).
+
+    ``time_stamp`` (RFC 3339, when the response was made) is written as ``timeStamp``.
+    """
+    head: dict[str, Any] = {
         "type": "FeatureCollection",
         "numberMatched": number_matched,
         "numberReturned": len(features),
     }
+    if time_stamp is not None:
+        head["timeStamp"] = time_stamp
     return "".join(
         [
             json.dumps(head, ensure_ascii=False)[:-1],

@@ -13,9 +13,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from models.auth.settings import AuthSettings
 from models.settings import ApiSettings, DatabaseSettings, RegionSettings, Settings
 from service.main import create_app
 from tests.conftest import truncate_all
+from tests.service.auth_world import Caller, add_callers
 from tests.service.world import build_world
 
 
@@ -28,11 +30,21 @@ def world(engine: Engine) -> Engine:
 
 
 @pytest.fixture(scope="module")
+def callers(engine: Engine) -> dict[str, Caller]:
+    """The service world with one user (and key) per role and a township officer."""
+    truncate_all(engine)
+    build_world(engine)
+    return add_callers(engine)
+
+
+@pytest.fixture(scope="module")
 def module_settings(database_url: str, cluster_home: Path) -> Settings:
     return Settings(
         db=DatabaseSettings(database_url=database_url, home=cluster_home),
         region=RegionSettings(),
         api=ApiSettings(),
+        # These tests are about data; tests/service/test_auth*.py are about who may see it.
+        auth=AuthSettings(anonymous_read=True),
     )
 
 

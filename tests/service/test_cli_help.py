@@ -78,7 +78,13 @@ HELP: dict[tuple[str, ...], tuple[str, ...]] = {
         *IMPORT_OPTIONS,
     ),
     ("serve",): ("cli_serve", "cli_serve_host", "cli_serve_port", "cli_serve_workers"),
-    ("demo",): ("cli_demo", "cli_demo_serve", "cli_demo_seed", "cli_demo_imagery"),
+    ("demo",): (
+        "cli_demo",
+        "cli_demo_serve",
+        "cli_demo_seed",
+        "cli_demo_imagery",
+        "cli_demo_seasonal",
+    ),
 }
 
 #: Wide enough that no help text wraps, so each appears verbatim.

@@ -1,23 +1,32 @@
 """``skyground demo --no-serve`` loads the generated county; a second run changes nothing.
 
 With ``--imagery`` it also draws plots over the real Barbellino Sentinel-2 clips and ingests
-them.
+them. ``--seasonal`` (the default) also ingests generated scenes over the county; the tests of
+the county and of ``--imagery`` turn it off to stay fast, and its own test generates three
+scenes instead of twelve (the generator itself is tested in tests/ingest/test_demo_scenes.py).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
+from functools import partial
 from itertools import combinations
 from pathlib import Path
 
 import geopandas as gpd
 import shapely
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from ingest.demo import CLIP_LABEL, clip_extent, generate_clip_plots
+from ingest.demo_scenes import SCENE_PREFIX, generate_demo_scenes
+from models.auth.users import authenticate_password
+from models.tables import ROLES
 from service.cli import app
+from service.cli import demo as demo_command
 from tests.checksums import primary_keys, table_checksums
 from tests.conftest import make_world_dir
 
@@ -28,7 +37,7 @@ BARBELLINO = Path(__file__).resolve().parents[1] / "data" / "s2-l2a-barbellino-s
 def test_demo_loads_every_generated_plot_once(db, database_url):
     home = make_world_dir("skyground-demo-")
     env = {"SKYGROUND_DATABASE_URL": database_url, "SKYGROUND_HOME": str(home)}
-    first = runner.invoke(app, ["--json", "demo", "--no-serve"], env=env)
+    first = runner.invoke(app, ["--json", "demo", "--no-serve", "--no-seasonal"], env=env)
     assert first.exit_code == 0, first.output
     generated = gpd.read_file(home / "demo" / "plots_cgcs2000_gk111.gpkg")
     plots = json.loads(first.stdout)["imports"][-1]
@@ -44,9 +53,21 @@ def test_demo_loads_every_generated_plot_once(db, database_url):
     # GeoPackage row id is no attribute of a plot.
     assert tuple(stored) == (len(generated), len(generated), True, False)
 
+    # One login per role and a township officer; each password opens a session.
+    logins = json.loads(first.stdout)["logins"]
+    assert [x["role"] for x in logins] == [*ROLES, "land_officer"]
+    assert logins[-1]["scope"] == "430923100"
+    with Session(db) as session:
+        for login in logins:
+            who = authenticate_password(session, login["username"], login["password"])
+            assert who.role == login["role"]
+            assert (who.scope is None) == (login["scope"] is None)
+    assert (home / "demo" / "logins.json").stat().st_mode & 0o777 == 0o600
+
     sums, keys = table_checksums(db), primary_keys(db, "plots")
-    second = runner.invoke(app, ["--json", "demo", "--no-serve"], env=env)
+    second = runner.invoke(app, ["--json", "demo", "--no-serve", "--no-seasonal"], env=env)
     assert second.exit_code == 0, second.output
+    assert json.loads(second.stdout)["logins"] == logins
     again = json.loads(second.stdout)["imports"][-1]["counts"]
     assert again["unchanged"] == len(generated) and again["inserted"] == again["updated"] == 0
     sums_after = table_checksums(db)
@@ -62,7 +83,7 @@ def test_demo_with_imagery_ingests_the_real_clips_over_demo_plots(db, database_u
         "SKYGROUND_HOME": str(home),
         "SKYGROUND_LANG": "en",
     }
-    args = ["--json", "demo", "--no-serve", "--imagery", str(BARBELLINO)]
+    args = ["--json", "demo", "--no-serve", "--no-seasonal", "--imagery", str(BARBELLINO)]
     try:
         first = runner.invoke(app, args, env=env)
         assert first.exit_code == 0, first.output + repr(first.exception)
@@ -117,6 +138,63 @@ def test_demo_with_imagery_ingests_the_real_clips_over_demo_plots(db, database_u
         sums_after = table_checksums(db)
         sums_after.pop("jobs"), sums.pop("jobs")  # each run records its own job rows
         assert sums_after == sums
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def file_hashes(*folders: Path) -> dict[str, str]:
+    return {
+        str(p): hashlib.sha256(p.read_bytes()).hexdigest()
+        for folder in folders
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def test_demo_ingests_generated_seasonal_scenes_and_a_rerun_changes_nothing(
+    db, database_url, monkeypatch
+):
+    monkeypatch.setattr(
+        demo_command, "generate_demo_scenes", partial(generate_demo_scenes, count=3)
+    )
+    home = make_world_dir("skyground-demo-seasonal-")
+    env = {
+        "SKYGROUND_DATABASE_URL": database_url,
+        "SKYGROUND_HOME": str(home),
+        "SKYGROUND_LANG": "en",
+    }
+    try:
+        first = runner.invoke(app, ["--json", "demo", "--no-serve"], env=env)
+        assert first.exit_code == 0, first.output + repr(first.exception)
+        seasonal = json.loads(first.stdout)["seasonal"]
+        plots = json.loads(first.stdout)["imports"][-1]["features"]
+        scenes = seasonal["ingest"]["scenes"]
+        assert [s["scene_key"][: len(SCENE_PREFIX)] for s in scenes] == [SCENE_PREFIX] * 3
+        assert all(
+            s["plots_with_stats"] == plots and s["acquired_at"][:4] == "2025" for s in scenes
+        )
+        assert sum(s["flagged"] for s in scenes) > 0  # one of the three dates is cloudy
+        assert "not Copernicus data" in seasonal["attribution"]
+        assert "Contains modified Copernicus" not in seasonal["attribution"]
+        with db.connect() as conn:
+            missing = conn.execute(
+                text(
+                    "SELECT count(*) FROM plots p WHERE NOT EXISTS (SELECT 1 FROM"
+                    " plot_index_stats s WHERE s.plot_id = p.id AND s.index = 'NDVI')"
+                )
+            ).scalar_one()
+        assert missing == 0
+
+        # The generated scenes and the COGs made from them (the plots' GeoPackage holds its
+        # write time, so its rows are compared through the tables instead).
+        folders = (home / "demo" / "scenes", home / "rasters")
+        sums, files = table_checksums(db), file_hashes(*folders)
+        second = runner.invoke(app, ["--json", "demo", "--no-serve"], env=env)
+        assert second.exit_code == 0, second.output + repr(second.exception)
+        sums_after = table_checksums(db)
+        sums_after.pop("jobs"), sums.pop("jobs")  # each run records its own job rows
+        assert sums_after == sums
+        assert file_hashes(*folders) == files and len(files) == 3 * 8 + 3 * 7
     finally:
         shutil.rmtree(home, ignore_errors=True)
 

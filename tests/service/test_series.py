@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from models.auth.settings import AuthSettings
 from models.settings import DatabaseSettings, Settings
 from service.main import create_app
 
@@ -63,7 +64,9 @@ def client(db, database_url):
                     "f": flagged,
                 },
             )
-    settings = Settings(db=DatabaseSettings(database_url=database_url))
+    settings = Settings(
+        db=DatabaseSettings(database_url=database_url), auth=AuthSettings(anonymous_read=True)
+    )
     with TestClient(create_app(settings)) as test_client:
         test_client.plot_id = plot_id  # type: ignore[attr-defined]
         yield test_client

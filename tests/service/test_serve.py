@@ -99,9 +99,10 @@ def test_serve_answers_http_until_stopped(settings: Settings, db):
             except httpx.TransportError:
                 time.sleep(0.2)
         assert answer is not None and answer.status_code == 200, process.poll()
+        # Served closed by default: data needs a login or key.
         plots = httpx.get(f"http://127.0.0.1:{port}/api/plots", timeout=5)
-        assert plots.status_code == 200
-        assert plots.json()["numberMatched"] == 0
+        assert plots.status_code == 401
+        assert "X-API-Key" in plots.json()["detail"]
     finally:
         process.terminate()
         output, _ = process.communicate(timeout=15)

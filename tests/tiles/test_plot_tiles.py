@@ -12,6 +12,7 @@ from shapely.geometry import box
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from models.auth.settings import AuthSettings
 from models.settings import DatabaseSettings, Settings
 from service.main import create_app
 from tiles.vector import _sql, plots_tile
@@ -178,18 +179,22 @@ def test_the_envelope_filter_uses_the_spatial_index(db):
         "margin": 64 / 4096,
         "timezone": "UTC",
         "scene_id": None,
+        "units": None,
     }
     with db.connect() as conn:
         plan = "\n".join(conn.execute(text("EXPLAIN " + _sql("plots_mvt")), params).scalars())
         assert "idx_plots_geom" in plan
-        params["scene_id"] = 1
+        # One scene's values, and a scoped caller's units: still the spatial index.
+        params.update(scene_id=1, units=[1, 2, 3])
         plan = "\n".join(conn.execute(text("EXPLAIN " + _sql("plots_mvt")), params).scalars())
         assert "idx_plots_geom" in plan
 
 
 @pytest.fixture()
 def client(plots_with_values, database_url):
-    settings = Settings(db=DatabaseSettings(database_url=database_url))
+    settings = Settings(
+        db=DatabaseSettings(database_url=database_url), auth=AuthSettings(anonymous_read=True)
+    )
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 

@@ -19,6 +19,7 @@ from rasterio.warp import transform, transform_bounds
 from rio_tiler.io import Reader
 from sqlalchemy import Engine, text
 
+from models.auth.settings import AuthSettings
 from models.i18n import t
 from models.indices import get_index
 from models.settings import DatabaseSettings, Settings, TilesSettings
@@ -138,6 +139,7 @@ def client(database_url: str, store_home: Path, scene_id: int) -> Iterator[TestC
     settings = Settings(
         db=DatabaseSettings(database_url=database_url, home=store_home),
         tiles=TilesSettings(cache_seconds=CACHE_SECONDS),
+        auth=AuthSettings(anonymous_read=True),
     )
     with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
         yield test_client
@@ -165,7 +167,7 @@ def test_index_tile_equals_rio_tiler_read_coloured_with_the_catalogue(client, st
     response = client.get(f"/tiles/scenes/{scene_id}/NDVI/{Z}/{x}/{y}.png")
     assert response.status_code == 200
     assert response.headers["content-type"] == "image/png"
-    assert response.headers["cache-control"] == f"public, max-age={CACHE_SECONDS}"
+    assert response.headers["cache-control"] == f"private, max-age={CACHE_SECONDS}"
     tile = decode(response.content)
     assert tile.shape == (4, 256, 256)
 

@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -24,7 +25,9 @@ import httpx
 import pytest
 from playwright.sync_api import BrowserContext, Route, sync_playwright
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
+from models.auth.users import add_user
 from tests.conftest import make_world_dir, truncate_all
 from tests.web.world import build_web_world
 
@@ -45,6 +48,9 @@ CHROMIUM_ARGS = [
 ]
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 SERVER_START_S = 30
+#: The map's user (an agronomist) in every web world; the tests log in as people do.
+WEB_USER = "li.agronomist"
+WEB_PASSWORD = "tea-garden-2025"
 #: Software WebGL is slow; waits are on conditions, these only bound them.
 WAIT_MS = 30_000
 
@@ -70,18 +76,42 @@ def web_world(engine: Engine) -> Iterator[WebWorld]:
     truncate_all(engine)
     home = make_world_dir("skyground-web-")
     try:
-        yield WebWorld(engine=engine, home=home, scene_ids=build_web_world(engine, home))
+        scene_ids = build_web_world(engine, home)
+        with Session(engine) as session, session.begin():
+            add_user(
+                session, username=WEB_USER, role="agronomist", password=WEB_PASSWORD,
+                actor="test:web", min_password_length=10,
+            )  # fmt: skip
+        yield WebWorld(engine=engine, home=home, scene_ids=scene_ids)
     finally:
         shutil.rmtree(home, ignore_errors=True)
+
+
+#: The Tianditu key of ``tianditu_server``: a made-up one, its requests never leave.
+TIANDITU_KEY = "0123456789abcdef0123456789abcdef"
 
 
 @pytest.fixture(scope="module")
 def live_server(web_world: WebWorld, database_url: str) -> Iterator[str]:
     """Base URL of ``uvicorn service.main:create_app --factory`` on a free loopback port."""
+    with _serve(web_world, database_url, {}) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def tianditu_server(web_world: WebWorld, database_url: str) -> Iterator[str]:
+    """Like ``live_server``, with ``SKYGROUND_TIANDITU_KEY`` set to ``TIANDITU_KEY``."""
+    with _serve(web_world, database_url, {"SKYGROUND_TIANDITU_KEY": TIANDITU_KEY}) as base:
+        yield base
+
+
+@contextmanager
+def _serve(web_world: WebWorld, database_url: str, settings: dict[str, str]) -> Iterator[str]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("SKYGROUND_")}
     env["SKYGROUND_DATABASE_URL"] = database_url
     env["SKYGROUND_HOME"] = str(web_world.home)
+    env.update(settings)
     process = subprocess.Popen(
         [
             sys.executable,

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-import httpx
 import numpy as np
 import pytest
 from playwright.sync_api import Page, Response
@@ -26,7 +26,7 @@ from rasterio.io import MemoryFile
 
 from models.i18n import t
 from models.indices import RGBA, get_index, hex_to_rgba
-from tests.web.conftest import WAIT_MS, Browser, WebWorld
+from tests.web.conftest import WAIT_MS, WEB_PASSWORD, WEB_USER, Browser, WebWorld
 from tests.web.world import (
     GAP,
     NDVI_SCENES,
@@ -43,9 +43,9 @@ from tests.web.world import (
 )
 
 FILL_LAYER = "plots-fill"
-INDEX_RASTER = "scene-index"  # app.js: the active scene's index raster
-TRUECOLOR_RASTER = "scene-truecolor"  # app.js: its true-colour image
-BACKGROUND = (0xE9, 0xEC, 0xE6)  # the page's plain basemap (app.js BACKGROUND)
+INDEX_RASTER = "scene-index"  # js/common.js: the active scene's index raster
+TRUECOLOR_RASTER = "scene-truecolor"  # js/common.js: its true-colour image
+BACKGROUND = (0xE9, 0xEC, 0xE6)  # the page's plain basemap (js/map.js BACKGROUND)
 #: Per-channel tolerance for antialiasing and the 8-bit packing of colours on the GPU.
 TOLERANCE = 3
 SCREENSHOTS = os.environ.get("SKYGROUND_WEB_SCREENSHOTS")
@@ -139,9 +139,20 @@ def open_map(browser: Browser, url: str, viewport: dict[str, int]) -> MapPage:
     page.on("console", lambda m: opened.errors.append(m.text) if m.type == "error" else None)
     page.on("response", lambda response: opened.responses.append(response))
     page.goto(url)
+    if urlsplit(page.url).path == "/login":
+        log_in(page)
+        page.wait_for_url(lambda url: urlsplit(url).path != "/login", timeout=WAIT_MS)
     page.wait_for_function("() => document.body.dataset.ready === 'true'", timeout=WAIT_MS)
     opened.wait_idle()
     return opened
+
+
+def log_in(page: Page, password: str = WEB_PASSWORD) -> None:
+    """Fill the login form as a person would; the form sends the browser on to ``next``."""
+    page.wait_for_function("() => document.body.dataset.ready === 'true'", timeout=WAIT_MS)
+    page.fill("#login-username", WEB_USER)
+    page.fill("#login-password", password)
+    page.click("#login-submit")
 
 
 def platform_fonts(page: Page, selector: str) -> set[str]:
@@ -199,6 +210,9 @@ def test_map_loads_with_no_request_leaving_this_machine(desktop: MapPage, browse
     assert any(
         url.endswith("/static/vendor/maplibre-gl/maplibre-gl.js") for url in browser.guard.allowed
     )
+    # Without a Tianditu key there is no basemap and no switch for it.
+    assert desktop.page.locator("#basemap-toggle").is_hidden()
+    assert not [layer for layer in layer_order(desktop) if layer.startswith("tianditu")]
     assert desktop.errors == []
 
 
@@ -242,11 +256,13 @@ def test_scene_list_shows_dates_newest_first_with_clear_share(desktop: MapPage):
 def test_clicking_a_plot_shows_its_card_and_series_chart(desktop: MapPage, live_server: str):
     plot = PLOTS[0]
     ident = plot_id(plot.code)
-    series = httpx.get(
+    # The API as the logged-in browser sees it (its session cookie, no key).
+    api = desktop.page.request
+    series = api.get(
         f"{live_server}/api/plots/{ident}/indices",
         params={"index": "NDVI", "include_flagged": "true"},
     ).json()["observations"]
-    feature = httpx.get(f"{live_server}/api/plots/{ident}").json()["properties"]
+    feature = api.get(f"{live_server}/api/plots/{ident}").json()["properties"]
     assert len(series) == len(SERIES)
 
     click_plot(desktop, plot)
@@ -388,6 +404,42 @@ def test_clicking_another_date_shows_that_scenes_raster(
     assert close_to(desktop.pixel(*gap_point()), BACKGROUND)
     click_scene(desktop, newest)
     assert f"/tiles/scenes/{newest}/NDVI/" in (raster_url(desktop, INDEX_RASTER) or "")
+    assert browser.guard.blocked == []
+    assert desktop.errors == []
+
+
+def test_a_picked_date_colours_plots_by_that_dates_values(
+    desktop: MapPage, web_world: WebWorld, browser: Browser
+):
+    first, second = PLOTS[0], PLOTS[1]
+    older, cloudy = web_world.scene_ids[1], web_world.scene_ids[2]
+    page = desktop.page
+    click_scene(desktop, older)
+    assert any(f"scene_id={older}" in r.url for r in desktop.responses if "/tiles/plots/" in r.url)
+    assert page.locator("#legend-note").inner_text() == t(
+        "web_legend_date", "zh-CN", date=SCENES[1][1]
+    )
+    # The first plot has an observation that day; the second has none (drawn in the
+    # see-through no-data colour over that date's raster, so its feature is checked).
+    assert close_to(desktop.pixel(*first.centre), expected_color("NDVI", SERIES[1][0]))
+    shown = desktop.evaluate(
+        f"() => window.skygroundMap.queryRenderedFeatures({{layers: ['{FILL_LAYER}']}})"
+        ".map((f) => [f.id, f.properties])"
+    )
+    properties = dict(shown)
+    assert properties[plot_id(first.code)]["ndvi"] == pytest.approx(SERIES[1][0])
+    assert "ndvi" not in properties[plot_id(second.code)]
+    # A flagged observation (clouds) shows as no data, not as its untrustworthy mean.
+    assert SERIES[2][2]
+    click_scene(desktop, cloudy)
+    assert close_to(desktop.pixel(*first.centre), expected_color("NDVI", None))
+    desktop.keep("desktop-plots-on-a-date")
+    # Back to the latest clear values.
+    click_and_idle(desktop, "#scene-latest")
+    assert page.locator("#scene-latest").is_hidden()
+    assert page.locator("#legend-note").inner_text() == t("web_legend_latest", "zh-CN")
+    assert close_to(desktop.pixel(*first.centre), expected_color("NDVI", first.ndvi))
+    assert close_to(desktop.pixel(*second.centre), expected_color("NDVI", second.ndvi))
     assert browser.guard.blocked == []
     assert desktop.errors == []
 

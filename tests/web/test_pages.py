@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 import pytest
 from fastapi.testclient import TestClient
 
+from models.auth.settings import AuthSettings
 from models.i18n import catalogue
 from models.indices import INDICES, Platform, get_index
 from models.settings import DatabaseSettings, Settings
@@ -17,11 +18,16 @@ from service.routers.web import STATIC_DIR
 
 JS = "text/javascript; charset=utf-8"
 CSS = "text/css; charset=utf-8"
+#: The page's ES modules; main.js is the one the page loads, it imports the others.
+MODULES = sorted((STATIC_DIR / "js").glob("*.js"))
 
 
 @pytest.fixture(scope="module")
 def client(database_url: str) -> Iterator[TestClient]:
-    with TestClient(create_app(Settings(db=DatabaseSettings(database_url=database_url)))) as c:
+    settings = Settings(
+        db=DatabaseSettings(database_url=database_url), auth=AuthSettings(anonymous_read=True)
+    )
+    with TestClient(create_app(settings)) as c:
         yield c
 
 
@@ -60,7 +66,7 @@ def test_page_references_only_files_of_this_server_with_their_types(client: Test
         "/static/app.css": CSS,
         "/static/vendor/maplibre-gl/maplibre-gl.js": JS,
         "/static/vendor/echarts/echarts.min.js": JS,
-        "/static/app.js": JS,
+        "/static/js/main.js": JS,
         "/static/favicon.svg": "image/svg+xml; charset=utf-8",
     }
     assert {url for _, url in assets} == set(expected)
@@ -73,30 +79,48 @@ def test_page_references_only_files_of_this_server_with_their_types(client: Test
         assert len(response.content) > 200, url
 
 
+def test_page_is_a_module_script_whose_imports_are_all_served_as_javascript(
+    client: TestClient,
+):
+    html = client.get("/").text
+    assert '<script type="module" src="/static/js/main.js"></script>' in html
+    names = {path.name for path in MODULES}
+    assert {"main.js", "map.js", "plots.js", "chart.js", "scenes.js", "i18n.js"} <= names
+    for path in MODULES:
+        script = path.read_text(encoding="utf-8")
+        assert len(script.splitlines()) < 400, path.name
+        for imported in re.findall(r'from "\./([\w-]+\.js)"', script):
+            assert imported in names, (path.name, imported)
+        response = client.get(f"/static/js/{path.name}")
+        assert response.status_code == 200
+        assert response.headers["content-type"] == JS
+        assert response.headers["x-content-type-options"] == "nosniff"
+
+
 def test_our_files_are_revalidated_and_vendor_files_may_be_cached(client: TestClient):
-    ours = client.get("/static/app.js")
+    ours = client.get("/static/js/main.js")
     assert ours.headers["cache-control"] == "no-cache"
-    again = client.get("/static/app.js", headers={"if-none-match": ours.headers["etag"]})
+    again = client.get("/static/js/main.js", headers={"if-none-match": ours.headers["etag"]})
     assert again.status_code == 304
     vendor = client.get("/static/vendor/echarts/echarts.min.js")
     assert "cache-control" not in vendor.headers
 
 
-def test_scripts_and_styles_name_no_other_host_but_the_tianditu_hook():
-    script = (STATIC_DIR / "app.js").read_text(encoding="utf-8")
-    hosts = set(re.findall(r"https?://([^/\s\"'`]+)", script))
-    assert hosts == {"t${n}.tianditu.gov.cn"}  # used only when a key is configured
+def test_scripts_and_styles_name_no_other_host():
+    # Tianditu's tile URLs come from the server's page configuration, only with a key.
+    for path in MODULES:
+        script = path.read_text(encoding="utf-8")
+        assert not re.findall(r"https?://([^/\s\"'`]+)", script), path.name
     style = (STATIC_DIR / "app.css").read_text(encoding="utf-8")
     assert "url(" not in style and "@import" not in style and "@font-face" not in style
     assert '"Noto Sans CJK SC"' in style
 
 
-def test_page_script_holds_no_chinese_text():
-    script = (STATIC_DIR / "app.js").read_text(encoding="utf-8")
-    code = re.sub(r"//[^\n]*|/\*.*?\*/", "", script, flags=re.DOTALL)
-    # The Tianditu attribution is a data source's name, not UI text.
-    code = code.replace("© 天地图 Tianditu", "")
-    assert not re.search(r"[\u3400-\u9fff]", code)
+def test_page_scripts_hold_no_chinese_text():
+    for path in MODULES:
+        script = path.read_text(encoding="utf-8")
+        code = re.sub(r"//[^\n]*|/\*.*?\*/", "", script, flags=re.DOTALL)
+        assert not re.search(r"[\u3400-\u9fff]", code), path.name
 
 
 def test_unknown_static_file_is_404_and_swagger_ui_still_loads(client: TestClient):

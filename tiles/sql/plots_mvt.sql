@@ -2,7 +2,7 @@
 -- The 4326 envelope (grown by the tile buffer) lets the planner use the GiST index on
 -- plots.geom; geometries are clipped in Web Mercator. Per index the tile carries
 -- `<index>` (mean, 4 decimals) and `<index>_date` (local date of the acquisition).
--- Without :scene_id the values are each plot's latest clear ones (plot_latest). With it,
+-- Without a scene id the values are each plot's latest clear ones (plot_latest). With it,
 -- they are the observations of that scene's date and source (the one kept for the date);
 -- a flagged observation gives no `<index>` but `<index>_flag` with its reason.
 WITH bounds AS (
@@ -44,6 +44,7 @@ features AS (
         ) o
     ) vals ON true
     WHERE p.retired_at IS NULL
+      AND (CAST(:units AS bigint[]) IS NULL OR p.village_id = ANY(CAST(:units AS bigint[])))
       AND p.geom && b.search
       AND ST_Intersects(p.geom, b.search)
 )
