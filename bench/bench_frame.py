@@ -20,8 +20,10 @@ from pathlib import Path
 import geopandas as gpd
 from fastapi.testclient import TestClient
 from shapely.geometry import box
+from sqlalchemy.orm import Session
 
 from ingest.plots import import_plots
+from models.auth.users import add_user, create_key
 from models.cluster import EmbeddedCluster
 from models.db import engine_for, prepare_database
 from models.settings import DatabaseSettings, Settings
@@ -85,7 +87,14 @@ def main() -> None:
 
         settings = Settings(db=DatabaseSettings(home=home, database_url=url))
         rng = random.Random(2)
-        with TestClient(create_app(settings)) as client:
+        # Requests carry an API key, as a machine client's do: authentication is measured.
+        with Session(engine) as session, session.begin():
+            add_user(
+                session, username="bench", role="viewer", password=None, actor="bench",
+                min_password_length=10,
+            )  # fmt: skip
+            _, key = create_key(session, "bench", "bench", actor="bench")
+        with TestClient(create_app(settings), headers={"X-API-Key": key.secret}) as client:
             ids = [rng.randint(1, args.plots) for _ in range(args.requests)]
             one = median_ms(client, [f"/api/plots/{i}" for i in ids])
             pages = median_ms(

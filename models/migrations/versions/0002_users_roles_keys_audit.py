@@ -40,7 +40,7 @@ CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
 
 #: Every insert, update and delete of plots and admin units is written to the audit log by a
 #: trigger, whatever made it (API, command line, SQL): the row before and after, boundaries
-#: as GeoJSON. The actor comes from the transaction (``SET LOCAL skyground.actor``) or the
+#: as GeoJSON (an insert logs the new row without its boundary, which the table holds). The actor comes from the transaction (``SET LOCAL skyground.actor``) or the
 #: connection (``-c skyground.actor=…``), else the database user is named.
 AUDIT_ROWS = """
 CREATE FUNCTION audit_row() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -56,9 +56,12 @@ BEGIN
         old_row := (to_jsonb(OLD) - 'geom')
             || jsonb_build_object('geometry', ST_AsGeoJSON(OLD.geom, 7)::jsonb);
     END IF;
-    IF TG_OP <> 'DELETE' THEN
+    IF TG_OP = 'UPDATE' THEN
         new_row := (to_jsonb(NEW) - 'geom')
             || jsonb_build_object('geometry', ST_AsGeoJSON(NEW.geom, 7)::jsonb);
+    ELSIF TG_OP = 'INSERT' THEN
+        -- The new row's boundary is in its table; a later update logs it as "before".
+        new_row := to_jsonb(NEW) - 'geom';
     END IF;
     INSERT INTO audit_log (actor_id, actor, action, object_type, object_id, before, after)
     VALUES (who_id, who, kind || '.' || lower(TG_OP), kind,
