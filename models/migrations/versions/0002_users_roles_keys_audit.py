@@ -39,9 +39,10 @@ CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
 
 
 #: Every insert, update and delete of plots and admin units is written to the audit log by a
-#: trigger, whatever made it (API, command line, SQL): the row before and after, boundaries
-#: as GeoJSON (an insert logs the new row without its boundary, which the table holds). The actor comes from the transaction (``SET LOCAL skyground.actor``) or the
-#: connection (``-c skyground.actor=…``), else the database user is named.
+#: trigger, whatever made it (API, command line, SQL): the row before and after, boundaries as
+#: GeoJSON (an insert logs the new row without its boundary, which the table holds). The actor
+#: comes from the transaction (``SET LOCAL skyground.actor``) or the connection
+#: (``-c skyground.actor=…``), else the database user is named.
 AUDIT_ROWS = """
 CREATE FUNCTION audit_row() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
