@@ -176,6 +176,24 @@ class WebSettings(BaseSettings):
         return None if value in ("", None) else value
 
 
+class StoreSettings(BaseSettings):
+    """The raster store's retention (``skyground store prune``)."""
+
+    model_config = SettingsConfigDict(env_prefix="SKYGROUND_STORE_", extra="ignore")
+
+    retention_months: int | None = Field(
+        default=None,
+        ge=1,
+        description="Months of index and true-colour COGs kept by `skyground store prune`; "
+        "unset: kept forever. Scene rows and statistics are always kept.",
+    )
+
+    @field_validator("retention_months", mode="before")
+    @classmethod
+    def _blank_is_forever(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+
 class Settings(BaseModel):
     """All settings of one SkyGround process, one part per concern."""
 
@@ -185,6 +203,7 @@ class Settings(BaseModel):
     tiles: TilesSettings = Field(default_factory=TilesSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -196,4 +215,5 @@ class Settings(BaseModel):
             tiles=TilesSettings(),
             web=WebSettings(),
             auth=AuthSettings(),
+            store=StoreSettings(),
         )

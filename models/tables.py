@@ -34,6 +34,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
     "ADMIN_LEVELS",
+    "JOB_STATES",
     "ROLES",
     "AdminUnit",
     "ApiKey",
@@ -45,12 +46,16 @@ __all__ = [
     "PlotLatest",
     "RasterAsset",
     "Scene",
+    "Schedule",
     "User",
     "UserScope",
     "WebSession",
 ]
 
 ADMIN_LEVELS = ("county", "township", "village")
+#: States of a job; ``retrying`` waits for ``run_after``, ``dead`` is the dead-letter state
+#: (every attempt failed; ``skyground scheduler retry`` queues it again).
+JOB_STATES = ("queued", "running", "retrying", "succeeded", "failed", "cancelled", "dead")
 #: Roles of people and machine clients (permissions: :mod:`models.auth.roles`).
 ROLES = (
     "viewer",
@@ -250,15 +255,23 @@ class PlotLatest(Base):
 
 
 class Job(Base):
-    """One run of an ingest, import or maintenance job, with progress for people."""
+    """One run of an ingest, import or maintenance job, with progress for people.
+
+    Scheduled jobs (``schedule_id`` set) are also the scheduler's history: ``attempt`` counts
+    from 1, ``run_after`` is when a queued or retrying job may run next.
+    """
 
     __tablename__ = "jobs"
     __table_args__ = (
         CheckConstraint(
-            "state IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')", name="state"
+            "state IN (" + ", ".join(f"'{s}'" for s in JOB_STATES) + ")",
+            name="state",
         ),
         CheckConstraint("progress >= 0 AND progress <= 1", name="progress"),
+        CheckConstraint("attempt >= 1", name="attempt"),
         Index("ix_jobs_created_at", "created_at"),
+        Index("ix_jobs_schedule_id", "schedule_id"),
+        Index("ix_jobs_due", "run_after", postgresql_where=text("state IN ('queued', 'retrying')")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(
@@ -277,6 +290,9 @@ class Job(Base):
     created_at: Mapped[datetime] = _created()
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    schedule_id: Mapped[int | None] = mapped_column(ForeignKey("schedules.id", ondelete="SET NULL"))
+    attempt: Mapped[int] = mapped_column(Integer, server_default=text("1"), nullable=False)
+    run_after: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class User(Base):
@@ -368,3 +384,35 @@ class AuditEntry(Base):
     object_id: Mapped[str | None] = mapped_column(Text)
     before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+
+
+class Schedule(Base):
+    """A recurring job: run ``kind`` with ``params`` whenever ``cron`` fires in ``timezone``.
+
+    ``cron`` has five fields (minute hour day month weekday); failed runs are tried again up
+    to ``max_attempts`` times, waiting ``backoff_seconds`` × 2^(attempt − 1) between tries.
+    """
+
+    __tablename__ = "schedules"
+    __table_args__ = (
+        CheckConstraint("max_attempts >= 1", name="max_attempts"),
+        CheckConstraint("backoff_seconds >= 0", name="backoff_seconds"),
+        Index("ix_schedules_next_run_at", "next_run_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    params: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, server_default=text("'{}'::jsonb"), nullable=False
+    )
+    cron: Mapped[str] = mapped_column(Text)
+    timezone: Mapped[str] = mapped_column(
+        Text, server_default=text("'Asia/Shanghai'"), nullable=False
+    )
+    enabled: Mapped[bool] = mapped_column(Boolean, server_default=text("true"), nullable=False)
+    max_attempts: Mapped[int] = mapped_column(Integer, server_default=text("3"), nullable=False)
+    backoff_seconds: Mapped[int] = mapped_column(Integer, server_default=text("60"), nullable=False)
+    next_run_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _updated()

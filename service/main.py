@@ -21,6 +21,7 @@ from service.routers import (
     auth,
     health,
     imports,
+    jobs,
     legend,
     ogc,
     plots,
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(admin.router)  # each route requires its own admin permission
+    app.include_router(jobs.router)  # each route requires JOBS_READ
     app.include_router(imports.router)  # guarded by its own PARCELS_EDIT dependency
     for router in (series, plots, admin_units, tiles, raster_tiles, legend, ogc):
         app.include_router(router.router, dependencies=map_read)

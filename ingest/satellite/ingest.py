@@ -15,6 +15,12 @@ over the plots, or the scene's clear pixel share without plots), ``raster_assets
 reused for every index; plots flagged ``outside_grid`` get no row; flagged rows are kept with
 their reason; ``masked_shares`` maps reason names to shares) and ``plot_latest``.
 
+Where the work runs: :func:`prepare_scene` (read, mask, compute, write COGs; it only reads
+the database) runs on an :class:`~ingest.satellite.executor.Executor`, in this process by
+default or as one task per scene on a Dask cluster; the caller writes each scene's
+transaction in scene order, so scene ids and tie-breaks do not depend on which worker
+finishes first, and warnings are raised in the caller's process.
+
 Decisions:
     * ``acquired_at``: sen2r names carry only the date, so the date at 00:00 UTC (the real
       overpass over Anhua is ~03:00 UTC; 00:00 UTC keeps the calendar date both in UTC and
@@ -34,17 +40,14 @@ from __future__ import annotations
 import uuid
 import warnings
 from collections.abc import Callable, Mapping
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, ClassVar, Final
 
-import geopandas as gpd
 import numpy as np
 import shapely
-from pyproj import Transformer
-from rasterio.windows import Window, from_bounds
-from rasterio.windows import transform as window_transform
 from sqlalchemy import Engine, update
 
 from ingest._db import finish_job, start_job
@@ -52,7 +55,16 @@ from ingest.errors import ImplausibleReflectance
 from ingest.satellite._grid import Grid
 from ingest.satellite._inputs import SceneFiles, find_scenes
 from ingest.satellite._scene_db import plots_touching, store_stats, upsert_asset, upsert_scene
-from ingest.satellite.cog import CogInfo, encode_true_colour, write_cog
+from ingest.satellite._scene_raster import (
+    CLIP_MARGIN_M,
+    clear_fraction,
+    clip_window,
+    write,
+    write_index,
+)
+from ingest.satellite._scene_raster import footprint as scene_footprint
+from ingest.satellite.cog import CogInfo, encode_true_colour
+from ingest.satellite.executor import Executor, InProcessExecutor, Portable
 from ingest.satellite.indices import compute
 from ingest.satellite.masks import MaskReason, align_scl, scl_mask
 from ingest.satellite.metadata import read_mtd
@@ -71,7 +83,7 @@ from ingest.satellite.read import (
 )
 from ingest.satellite.settings import SatelliteSettings
 from ingest.satellite.stats import StatsTable, compute_coverage, plot_statistics
-from models.db import session_scope
+from models.db import engine_for, session_scope
 from models.errors import SkyGroundError, SkyGroundWarning
 from models.indices import Platform, get_index, indices_for
 from models.indices.bands import band
@@ -82,22 +94,19 @@ __all__ = [
     "JOB_KIND",
     "MIN_VALID_PIXELS",
     "IngestOptions",
+    "PreparedScene",
     "SceneResult",
+    "SceneTask",
     "ingest_local",
     "ingest_scene",
+    "prepare_scene",
 ]
 
 JOB_KIND: Final = "satellite_ingest"
-#: Margin around the plots' extent kept in the COGs (metres, the scene CRS's unit).
-CLIP_MARGIN_M: Final = 50.0
 #: Observations with fewer valid 10 m pixels are flagged ``few_pixels``.
 MIN_VALID_PIXELS: Final = 3
 TRUE_COLOUR: Final = "truecolor"  # the kind tiles.raster serves as /tiles/scenes/{id}/truecolor
 _TRUE_COLOUR_BANDS: Final = ("red", "green", "blue")
-_STATS_COLUMNS: Final = (
-    "plot_id index acquired_at source scene_id mean std min max median p10 p90 valid_weight "
-    "valid_count total_weight clear_fraction masked_shares flagged flag_reason"
-).split()
 
 Progress = Callable[[int, int], None]
 
@@ -142,22 +151,29 @@ def ingest_local(
     store: Path,
     options: IngestOptions,
     progress: Progress | None = None,
+    executor: Executor | None = None,
 ) -> tuple[str, list[SceneResult]]:
     """Ingest every scene found in ``paths``; the job id and one result per scene.
 
     Recorded as a ``satellite_ingest`` job with progress; a failure marks the job failed and
-    leaves earlier scenes committed (each scene is its own transaction).
+    leaves earlier scenes committed (each scene is its own transaction). The per-scene work
+    (:func:`prepare_scene`) runs on ``executor`` (default: in this process, one scene at a
+    time); its database rows are written here, through ``engine``, in scene order.
     """
     scenes = find_scenes(paths, day=options.day, orbit=options.orbit)
     params = {"paths": [str(p) for p in paths], "source": options.source}
     job_id = start_job(engine=engine, kind=JOB_KIND, params=params)
+    url = engine.url.render_as_string(hide_password=False)
+    tasks = [SceneTask(scene=s, store=store, options=options, database_url=url) for s in scenes]
+    runner = executor if executor is not None else InProcessExecutor()
     results: list[SceneResult] = []
     try:
-        for number, scene in enumerate(scenes):
-            results.append(ingest_scene(engine=engine, scene=scene, store=store, options=options))
-            _job_progress(engine, job_id, (number + 1) / len(scenes))
-            if progress is not None:
-                progress(number + 1, len(scenes))
+        with closing(runner.map(prepare_scene, tasks)) as prepared_scenes:
+            for number, prepared in enumerate(prepared_scenes):
+                results.append(_finish(engine, prepared, store, options, stacklevel=2))
+                _job_progress(engine, job_id, (number + 1) / len(scenes))
+                if progress is not None:
+                    progress(number + 1, len(scenes))
     except Exception as error:
         message = error.message("en") if isinstance(error, SkyGroundError) else repr(error)
         finish_job(engine=engine, job_id=job_id, counts=_counts(results), error=message)
@@ -179,10 +195,88 @@ def _job_progress(engine: Engine, job_id: uuid.UUID, share: float) -> None:
         conn.execute(update(Job).where(Job.id == job_id).values(progress=min(share, 1.0)))
 
 
+@dataclass(frozen=True)
+class SceneTask:
+    """One scene's work as plain picklable values, for this process or a Dask worker.
+
+    No engine and no open dataset: the task opens its own files and a short-lived database
+    connection (read only: the plots under the footprint).
+    """
+
+    scene: SceneFiles
+    store: Path
+    options: IngestOptions
+    database_url: str
+
+
+@dataclass(frozen=True)
+class PreparedScene:
+    """What :func:`prepare_scene` computed and wrote (COGs), for the database transaction."""
+
+    scene: SceneFiles
+    names: tuple[str, ...]
+    grid: Grid
+    footprint: shapely.Geometry
+    clear: float | None
+    record: dict[str, Any]
+    cogs: dict[str, CogInfo]
+    tables: dict[str, StatsTable]
+    notes: tuple[Portable[SkyGroundWarning], ...]
+
+
 def ingest_scene(
     *, engine: Engine, scene: SceneFiles, store: Path, options: IngestOptions
 ) -> SceneResult:
     """Ingest one scene: COGs first (atomic files), then its rows in one transaction."""
+    prepared = _prepare(engine=engine, scene=scene, store=store, options=options)
+    return _finish(engine, prepared, store, options, stacklevel=3)
+
+
+def prepare_scene(task: SceneTask) -> PreparedScene:
+    """The per-scene work without database writes: statistics computed, COGs written.
+
+    A module-level function of picklable input, so a Dask worker can run it; its engine
+    (one connection) is disposed before it returns.
+    """
+    engine = engine_for(task.database_url, pool_size=1)
+    try:
+        return _prepare(engine=engine, scene=task.scene, store=task.store, options=task.options)
+    finally:
+        engine.dispose()
+
+
+def _finish(
+    engine: Engine, prepared: PreparedScene, store: Path, options: IngestOptions, stacklevel: int
+) -> SceneResult:
+    """Warn (in the caller's process) and store the scene's rows in one transaction."""
+    notes = [note.rebuild() for note in prepared.notes]
+    for note in notes:
+        warnings.warn(note, stacklevel=stacklevel)
+    scene, tables, cogs = prepared.scene, prepared.tables, prepared.cogs
+    with session_scope(engine) as session:
+        scene_id = upsert_scene(
+            session, scene, options.source, prepared.grid, prepared.footprint, prepared.clear,
+            prepared.record,
+        )  # fmt: skip
+        for kind, info in cogs.items():
+            upsert_asset(session, scene_id, kind, info, store)
+        stored, flagged = store_stats(session, scene, options.source, scene_id, tables)
+    return SceneResult(
+        scene_key=scene.scene_key,
+        acquired_at=scene.acquired_at.isoformat(),
+        radiometry=prepared.record,
+        indices=list(prepared.names),
+        plots_with_stats=stored,
+        flagged=flagged,
+        clear_fraction=prepared.clear,
+        cogs={kind: info.path.relative_to(store).as_posix() for kind, info in cogs.items()},
+        warnings=[note.message(options.lang) for note in notes],
+    )
+
+
+def _prepare(
+    *, engine: Engine, scene: SceneFiles, store: Path, options: IngestOptions
+) -> PreparedScene:
     metadata = read_mtd(scene.metadata) if scene.metadata else None
     radiometry = decide_radiometry(
         metadata, user_offset=options.boa_offset, acquired=scene.acquired_at
@@ -206,11 +300,11 @@ def ingest_scene(
     notes: list[ImplausibleReflectance | LowClearScene] = []
     if check.contradiction:
         notes.append(check.warning())
-    footprint = _footprint(grid)
+    footprint = scene_footprint(grid)
     with session_scope(engine) as session:
         plots = plots_touching(session, footprint)
     coverage = compute_coverage(plots, grid, id_column="id") if len(plots) else None
-    window = _clip_window(grid, plots)
+    window = clip_window(grid, plots)
     folder = store / options.source / scene.scene_key
     tables: dict[str, StatsTable] = {}
     cogs: dict[str, CogInfo] = {}
@@ -226,15 +320,13 @@ def ingest_scene(
                 min_valid_pixels=MIN_VALID_PIXELS,
                 min_clear_fraction=options.satellite.min_clear_fraction,
             )
-        cogs[spec.name] = _write_index(folder / f"{spec.name}.tif", values, grid, window, spec)
+        cogs[spec.name] = write_index(folder / f"{spec.name}.tif", values, grid, window, spec)
     colour = encode_true_colour(*(bands[b].values for b in _TRUE_COLOUR_BANDS))
-    cogs[TRUE_COLOUR] = _write(folder / f"{TRUE_COLOUR}.tif", colour, grid, window, 0, None)
+    cogs[TRUE_COLOUR] = write(folder / f"{TRUE_COLOUR}.tif", colour, grid, window, 0, None)
     first = next(iter(tables.values()), None)
-    clear = _clear_fraction(first, mask_clear=float(np.mean(reasons == MaskReason.CLEAR)))
+    clear = clear_fraction(first, mask_clear=float(np.mean(reasons == MaskReason.CLEAR)))
     if clear is not None and clear < options.satellite.warn_clear_fraction:
         notes.append(LowClearScene(scene=scene.scene_key, clear=f"{clear:.0%}"))
-    for note in notes:
-        warnings.warn(note, stacklevel=2)
     record = {
         **radiometry.as_dict(),
         "plausibility": {
@@ -245,21 +337,16 @@ def ingest_scene(
             "suggested_offset": check.suggested_offset,
         },
     }
-    with session_scope(engine) as session:
-        scene_id = upsert_scene(session, scene, options.source, grid, footprint, clear, record)
-        for kind, info in cogs.items():
-            upsert_asset(session, scene_id, kind, info, store)
-        stored, flagged = store_stats(session, scene, options.source, scene_id, tables)
-    return SceneResult(
-        scene_key=scene.scene_key,
-        acquired_at=scene.acquired_at.isoformat(),
-        radiometry=record,
-        indices=list(names),
-        plots_with_stats=stored,
-        flagged=flagged,
-        clear_fraction=clear,
-        cogs={kind: info.path.relative_to(store).as_posix() for kind, info in cogs.items()},
-        warnings=[note.message(options.lang) for note in notes],
+    return PreparedScene(
+        scene=scene,
+        names=names,
+        grid=grid,
+        footprint=footprint,
+        clear=clear,
+        record=record,
+        cogs=cogs,
+        tables=tables,
+        notes=tuple(Portable.of(note) for note in notes),
     )
 
 
@@ -298,55 +385,3 @@ def _read(
         return read_multiband(scene.boa, options.band_map, radiometry=radiometry, bands=needed)
     files = {band(k).name: p for k, p in scene.band_files.items()}
     return read_band_files({n: files[n] for n in needed}, radiometry=radiometry)
-
-
-def _footprint(grid: Grid) -> shapely.Geometry:
-    """Raster bounds in EPSG:4326, edges densified (10 points a side) before reprojection."""
-    rows, cols = grid.shape
-    t = grid.transform
-    box = shapely.box(t.c, t.f + rows * t.e, t.c + cols * t.a, t.f)
-    dense = shapely.segmentize(box, max(abs(cols * t.a), abs(rows * t.e)) / 10)
-    to_wgs84 = Transformer.from_crs(grid.crs, 4326, always_xy=True)
-    coords = shapely.get_coordinates(dense)
-    x, y = to_wgs84.transform(coords[:, 0], coords[:, 1])
-    polygon = shapely.Polygon(np.column_stack([x, y]))
-    return shapely.set_precision(polygon, 1e-9)
-
-
-def _clip_window(grid: Grid, plots: gpd.GeoDataFrame) -> Window:
-    rows, cols = grid.shape
-    full = Window(0, 0, cols, rows)
-    if not len(plots):
-        return full
-    xmin, ymin, xmax, ymax = plots.to_crs(grid.crs).total_bounds
-    m = CLIP_MARGIN_M
-    wanted = from_bounds(xmin - m, ymin - m, xmax + m, ymax + m, grid.transform)
-    snapped = wanted.round_offsets(op="floor").round_lengths(op="ceil")
-    return snapped.intersection(full)
-
-
-def _write_index(path: Path, values: np.ndarray, grid: Grid, window: Window, spec: Any) -> CogInfo:
-    scaling = spec.scaling
-    return _write(path, scaling.encode(values), grid, window, scaling.nodata, scaling)
-
-
-def _write(
-    path: Path, data: np.ndarray, grid: Grid, window: Window, nodata: float, scaling: Any
-) -> CogInfo:
-    r0, c0 = int(window.row_off), int(window.col_off)
-    h, w = int(window.height), int(window.width)
-    clipped = data[..., r0 : r0 + h, c0 : c0 + w]
-    transform = window_transform(window, grid.transform)
-    return write_cog(
-        path, clipped, crs=grid.crs, transform=transform, nodata=nodata, scaling=scaling
-    )
-
-
-def _clear_fraction(table: StatsTable | None, *, mask_clear: float) -> float | None:
-    if table is None:
-        return mask_clear
-    inside = table.total_weight > 0
-    total = float(table.total_weight[inside].sum())
-    if total == 0:
-        return mask_clear
-    return float((table.clear_fraction[inside] * table.total_weight[inside]).sum() / total)

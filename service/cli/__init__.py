@@ -13,7 +13,7 @@ import typer
 
 from models.i18n import negotiate
 from models.settings import Settings
-from service.cli import admin_units, db, demo, ingest, plots, serve, users
+from service.cli import admin_units, db, demo, ingest, plots, scheduler, serve, store, users
 from service.cli._common import Output, help_text
 
 __all__ = ["app", "main"]
@@ -29,6 +29,8 @@ app.add_typer(plots.app, name="plots")
 app.add_typer(admin_units.app, name="admin-units")
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(users.app, name="users")
+app.add_typer(scheduler.app, name="scheduler")
+app.add_typer(store.app, name="store")
 app.command("serve", help=help_text("cli_serve"))(serve.serve)
 app.command("demo", help=help_text("cli_demo"))(demo.demo)
 

@@ -9,10 +9,14 @@ from typing import Annotated
 
 import typer
 
+from ingest.satellite.executor import DaskExecutor
 from ingest.satellite.ingest import IngestOptions, SceneResult, ingest_local
 from ingest.satellite.read import SEN2R_BOA_BANDS
+from ingest.satellite.sources.settings import StacSettings
+from ingest.satellite.sources.stac import FetchReport, ingest_stac
 from models.errors import InvalidParameter
 from service.cli._common import Output, handle_errors, help_text, output
+from service.cli._stac_area import StacRequest, resolve_area
 from service.cli.plots import import_engine, progress_bar
 
 app = typer.Typer(help=help_text("cli_ingest"), no_args_is_help=True)
@@ -22,6 +26,7 @@ class Source(StrEnum):
     """Where the scenes come from."""
 
     local = "local"
+    stac = "stac"
 
 
 def _band_map(text: str | None) -> dict[str, int]:
@@ -69,7 +74,7 @@ def _show(out: Output, job_id: str, results: list[SceneResult]) -> None:
 @app.command("satellite", help=help_text("cli_ingest_satellite"))
 def satellite(
     ctx: typer.Context,
-    paths: Annotated[list[Path], typer.Argument(help=help_text("cli_ingest_paths"))],
+    paths: Annotated[list[Path] | None, typer.Argument(help=help_text("cli_ingest_paths"))] = None,
     source: Annotated[
         Source, typer.Option("--source", help=help_text("cli_ingest_source"))
     ] = Source.local,
@@ -86,6 +91,35 @@ def satellite(
     indices: Annotated[
         str | None, typer.Option("--indices", help=help_text("cli_ingest_indices"))
     ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler", envvar="SKYGROUND_DASK_SCHEDULER", help=help_text("cli_ingest_scheduler")
+        ),
+    ] = None,
+    area: Annotated[
+        str | None, typer.Option("--area", help=help_text("cli_ingest_stac_area"))
+    ] = None,
+    plots: Annotated[
+        bool, typer.Option("--plots", help=help_text("cli_ingest_stac_plots"))
+    ] = False,
+    admin_unit: Annotated[
+        str | None, typer.Option("--admin-unit", help=help_text("cli_ingest_stac_admin_unit"))
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option("--start", help=help_text("cli_ingest_stac_start"))
+    ] = None,
+    end: Annotated[str | None, typer.Option("--end", help=help_text("cli_ingest_stac_end"))] = None,
+    max_cloud: Annotated[
+        float | None,
+        typer.Option("--max-cloud", min=0, max=100, help=help_text("cli_ingest_stac_max_cloud")),
+    ] = None,
+    stac_url: Annotated[
+        str | None, typer.Option("--stac-url", help=help_text("cli_ingest_stac_url"))
+    ] = None,
+    collection: Annotated[
+        str | None, typer.Option("--collection", help=help_text("cli_ingest_stac_collection"))
+    ] = None,
 ) -> None:
     """Ingest local scenes: COGs in the raster store, statistics in the database."""
     out = output(ctx)
@@ -99,10 +133,74 @@ def satellite(
             lang=out.lang,
             indices=tuple(n.strip() for n in indices.split(",") if n.strip()) if indices else None,
         )
+        executor = DaskExecutor(scheduler) if scheduler else None
         store = out.settings.db.raster_store
+        if source is Source.stac:
+            request = StacRequest(area, plots, admin_unit, start, end, max_cloud)
+            _stac(out, options, request, stac_url, collection, executor)
+            return
+        if not paths:
+            raise InvalidParameter(name="PATHS", reason="—")
         label = ", ".join(p.name for p in paths)
         with import_engine(out) as engine, progress_bar(out, label) as progress:
             job_id, results = ingest_local(
-                engine=engine, paths=paths, store=store, options=options, progress=progress
+                engine=engine,
+                paths=paths,
+                store=store,
+                options=options,
+                progress=progress,
+                executor=executor,
             )
         _show(out, job_id, results)
+
+
+def _stac(
+    out: Output,
+    options: IngestOptions,
+    request: StacRequest,
+    stac_url: str | None,
+    collection: str | None,
+    executor: DaskExecutor | None,
+) -> None:
+    overrides = {k: v for k, v in (("url", stac_url), ("collection", collection)) if v}
+    settings = StacSettings(**overrides)  # type: ignore[arg-type]
+    begin, finish = request.dates()
+    with import_engine(out) as engine:
+        bbox = resolve_area(engine, request)
+        with progress_bar(out, settings.collection) as progress:
+            job_id, results, report = ingest_stac(
+                engine=engine,
+                bbox=bbox,
+                start=begin,
+                end=finish,
+                home=out.settings.db.home,
+                store=out.settings.db.raster_store,
+                options=options,
+                settings=settings,
+                max_cloud_pct=request.max_cloud,
+                progress=progress,
+                executor=executor,
+            )
+    _show_stac(out, job_id, results, report)
+
+
+def _show_stac(
+    out: Output, job_id: str | None, results: list[SceneResult], report: FetchReport
+) -> None:
+    data = {"job_id": job_id, "stac": report.as_dict(), "scenes": [r.as_dict() for r in results]}
+
+    def render() -> None:
+        out.say(
+            "stac_summary",
+            found=report.found,
+            acquisitions=report.acquisitions,
+            folders=len(report.folders),
+            rejected=len(report.rejected),
+            downloaded=len(report.downloaded),
+        )
+        for rejected in report.rejected:
+            out.errors.print(f"[yellow]![/] {rejected['item']}: {rejected['reason']}", markup=True)
+        if job_id is not None:
+            say_scenes(out, job_id, results)
+
+    out.result(data, render)

@@ -1,5 +1,7 @@
 """The web map: ``/`` (the page), ``/static`` (its files) and ``/api/ui-messages`` (its text).
 
+``/admin`` is the operators' page of jobs and schedules, served the same way.
+
 Every file the page loads is served from here, MapLibre GL JS and ECharts included
 (``static/vendor/``, fetched by ``make setup``): the users' networks reach foreign CDNs badly
 or not at all. A Content-Security-Policy header makes the browser itself refuse anything
@@ -163,6 +165,17 @@ def _login_redirect(request: Request) -> RedirectResponse:
 def login_page() -> HTMLResponse:
     """The login form (it posts JSON to ``/auth/login``, then goes to ``next``)."""
     html = (STATIC_DIR / "login.html").read_text(encoding="utf-8")
+    return HTMLResponse(html, media_type="text/html; charset=utf-8", headers=_PAGE_HEADERS)
+
+
+@router.get("/admin", include_in_schema=False, response_model=None)
+def admin_page(
+    request: Request, principal: OptionalPrincipalDep
+) -> HTMLResponse | RedirectResponse:
+    """Jobs and schedules (the page needs a login; its data, ``/api/jobs``, needs JOBS_READ)."""
+    if principal is None:
+        return _login_redirect(request)
+    html = (STATIC_DIR / "admin.html").read_text(encoding="utf-8")
     return HTMLResponse(html, media_type="text/html; charset=utf-8", headers=_PAGE_HEADERS)
 
 

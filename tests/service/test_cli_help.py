@@ -1,4 +1,4 @@
-"""``skyground --help`` speaks the catalogue: every help text comes from ``cli.toml``.
+"""``skyground --help`` speaks the catalogue: every help text comes from ``cli*.toml``.
 
 Typer builds help when ``service.cli`` is imported, in the language ``SKYGROUND_LANG`` names,
 so each language's help is rendered by ``CliRunner`` in a fresh interpreter started with the
@@ -46,6 +46,8 @@ HELP: dict[tuple[str, ...], tuple[str, ...]] = {
         "cli_db",
         "cli_plots",
         "cli_admin_units",
+        "cli_store",
+        "cli_scheduler",
     ),
     ("db",): (
         "cli_db",
@@ -85,7 +87,45 @@ HELP: dict[tuple[str, ...], tuple[str, ...]] = {
         "cli_demo_imagery",
         "cli_demo_seasonal",
     ),
+    ("store",): ("cli_store", "cli_store_usage", "cli_store_prune"),
+    ("store", "usage"): ("cli_store_usage", "cli_opt_json"),
+    ("store", "prune"): (
+        "cli_store_prune",
+        "cli_store_opt_keep_months",
+        "cli_store_opt_dry_run",
+        "cli_opt_json",
+    ),
+    ("scheduler",): (
+        "cli_scheduler",
+        "cli_scheduler_run",
+        "cli_scheduler_add",
+        "cli_scheduler_list",
+        "cli_scheduler_jobs",
+        "cli_scheduler_retry",
+    ),
+    ("scheduler", "run"): ("cli_scheduler_run", "cli_scheduler_once", "cli_scheduler_poll"),
+    ("scheduler", "add"): (
+        "cli_scheduler_add",
+        "cli_scheduler_opt_name",
+        "cli_scheduler_opt_kind",
+        "cli_scheduler_opt_cron",
+        "cli_scheduler_opt_params",
+        "cli_scheduler_opt_timezone",
+        "cli_scheduler_opt_max_attempts",
+        "cli_scheduler_opt_backoff",
+    ),
+    ("scheduler", "list"): ("cli_scheduler_list",),
+    ("scheduler", "jobs"): (
+        "cli_scheduler_jobs",
+        "cli_scheduler_opt_state",
+        "cli_scheduler_opt_kind_filter",
+        "cli_scheduler_opt_limit",
+    ),
+    ("scheduler", "retry"): ("cli_scheduler_retry", "cli_scheduler_opt_job"),
 }
+
+#: Catalogue files holding only help texts (every key listed in :data:`HELP`).
+HELP_FILES = ("cli.toml", "cli_store.toml", "cli_scheduler.toml")
 
 #: Wide enough that no help text wraps, so each appears verbatim.
 WIDE = 250
@@ -135,8 +175,11 @@ def rendered(lang: str) -> dict[tuple[int, tuple[str, ...]], str]:
 
 
 def cli_messages() -> dict[str, dict[str, str]]:
-    text = resources.files("models.i18n").joinpath("cli.toml").read_text(encoding="utf-8")
-    return tomllib.loads(text)
+    messages: dict[str, dict[str, str]] = {}
+    for name in HELP_FILES:
+        text = resources.files("models.i18n").joinpath(name).read_text(encoding="utf-8")
+        messages.update(tomllib.loads(text))
+    return messages
 
 
 def test_cli_help_messages_exist_in_every_language_and_are_all_shown():

@@ -38,6 +38,8 @@ SIGNED_IN = "signed in"
 #: Plot 1 (AH-0001) lies in township 1, so the scoped officer may see it.
 INSIDE = plot_id("AH-0001")
 OUTSIDE = plot_id("AH-0004")
+#: A job the matrix world holds, so ``/api/jobs/{job_id}`` has something to show.
+JOB_ID = "00000000-0000-4000-8000-000000000001"
 UPLOAD = {
     "type": "FeatureCollection",
     "features": [
@@ -89,6 +91,10 @@ RULES: dict[tuple[str, str], tuple[str | Permission, Example]] = {
     ("GET", "/api/me"): (SIGNED_IN, Example("/api/me")),
     ("GET", "/api/users"): (Permission.USERS_MANAGE, Example("/api/users")),
     ("GET", "/api/audit"): (Permission.AUDIT_READ, Example("/api/audit")),
+    ("GET", "/admin"): (SIGNED_IN, Example("/admin")),
+    ("GET", "/api/jobs"): (Permission.JOBS_READ, Example("/api/jobs")),
+    ("GET", "/api/jobs/{job_id}"): (Permission.JOBS_READ, Example(f"/api/jobs/{JOB_ID}")),
+    ("GET", "/api/schedules"): (Permission.JOBS_READ, Example("/api/schedules")),
     ("POST", "/api/plots/import"): (
         Permission.PARCELS_EDIT,
         Example("/api/plots/import", "POST", upload=True, params={"dry_run": "true"}),
@@ -196,6 +202,10 @@ def matrix_world(
                 " repeat('0', 64), 'int16', 0.0001, 0, -32768, 32, 32, 1)"
             )
         )
+        conn.execute(
+            text("INSERT INTO jobs (id, kind, state) VALUES (:id, 'noop', 'succeeded')"),
+            {"id": JOB_ID},
+        )
     yield callers, home
 
 
@@ -250,8 +260,8 @@ def test_role_matrix(app: FastAPI, matrix_world, engine: Engine, record_property
                 cells += 1
                 if allowed(rule, caller):
                     ok = 200 <= status < 300
-                elif path == "/" and caller is None:
-                    ok = status == 303  # the page sends people to the login form
+                elif path in ("/", "/admin") and caller is None:
+                    ok = status == 303  # the pages send people to the login form
                 else:
                     ok = status == (401 if caller is None else 403)
                 if not ok:
