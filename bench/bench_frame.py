@@ -23,7 +23,8 @@ from shapely.geometry import box
 from sqlalchemy.orm import Session
 
 from ingest.plots import import_plots
-from models.auth.users import add_user, create_key
+from models.auth.keys import create_key
+from models.auth.users import add_user
 from models.cluster import EmbeddedCluster
 from models.db import engine_for, prepare_database
 from models.settings import DatabaseSettings, Settings

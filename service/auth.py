@@ -21,10 +21,11 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyCookie, APIKeyHeader
 
 from models.auth import Forbidden, Permission, Principal, Scope, Unauthenticated
+from models.auth.keys import principal_for_key
 from models.auth.principal import ANONYMOUS_READER
 from models.auth.secrets import KEY_PREFIX, read_session_token
+from models.auth.sessions import principal_for_session
 from models.auth.settings import session_secret
-from models.auth.users import principal_for_key, principal_for_session
 from service.deps import SessionDep, SettingsDep
 
 __all__ = [

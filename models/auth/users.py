@@ -1,4 +1,6 @@
-"""Users, their scopes and API keys in the database; who a key, password or session is.
+"""Users and their scopes in the database; who a password or a user row is.
+
+API keys are in :mod:`models.auth.keys`, web sessions in :mod:`models.auth.sessions`.
 
 Every change writes an audit entry in the same transaction. Users are deactivated, never
 deleted, so the audit log keeps naming them.
@@ -6,20 +8,16 @@ deleted, so the audit log keeps naming them.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import delete, func, insert, literal, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from models.auth.audit import record
 from models.auth.errors import (
     BadCredentials,
-    KeyNotFound,
     LastAdmin,
-    Unauthenticated,
     UnknownRole,
     UserExists,
     UserNotFound,
@@ -27,38 +25,26 @@ from models.auth.errors import (
 )
 from models.auth.principal import Principal, Scope
 from models.auth.secrets import (
-    NewKey,
     hash_password,
-    key_digest,
-    new_api_key,
     verify_password,
 )
 from models.errors import NotFound
 from models.tables import ROLES, AdminUnit, ApiKey, User, UserScope, WebSession
 
 __all__ = [
-    "KeyRecord",
     "UserRecord",
     "add_user",
     "authenticate_password",
-    "create_key",
-    "end_session",
     "get_user",
-    "list_keys",
     "list_users",
-    "principal_for_key",
-    "principal_for_session",
-    "revoke_key",
+    "principal_of",
     "scope_of",
     "set_active",
     "set_password",
     "set_role",
     "set_scope",
-    "start_session",
+    "user_by_name",
 ]
-
-#: ``last_used_at`` of a key is written at most this often (reads stay cheap).
-_TOUCH_EVERY = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -86,19 +72,6 @@ class UserRecord:
         }
 
 
-@dataclass(frozen=True)
-class KeyRecord:
-    """An API key as listed (its prefix, never the secret)."""
-
-    id: int
-    username: str
-    name: str
-    prefix: str
-    created_at: datetime
-    revoked_at: datetime | None
-    last_used_at: datetime | None
-
-
 def _check_role(role: str) -> None:
     if role not in ROLES:
         raise UnknownRole(role=role, roles=", ".join(ROLES))
@@ -109,7 +82,8 @@ def _check_password(password: str, min_length: int) -> None:
         raise WeakPassword(minimum=min_length)
 
 
-def _user(session: Session, username: str) -> User:
+def user_by_name(session: Session, username: str) -> User:
+    """The user row of ``username`` (any case); :class:`UserNotFound` if there is none."""
     user = session.scalar(select(User).where(User.username == username.lower()))
     if user is None:
         raise UserNotFound(username=username)
@@ -146,7 +120,7 @@ def _record_of(session: Session, user: User) -> UserRecord:
 
 def get_user(session: Session, username: str) -> UserRecord:
     """One user by name."""
-    return _record_of(session, _user(session, username))
+    return _record_of(session, user_by_name(session, username))
 
 
 def list_users(session: Session) -> list[UserRecord]:
@@ -224,7 +198,7 @@ def set_role(
 ) -> UserRecord:
     """Give a user another role."""
     _check_role(role)
-    user = _user(session, username)
+    user = user_by_name(session, username)
 
     def apply() -> None:
         user.role = role
@@ -237,7 +211,7 @@ def set_scope(
     session: Session, username: str, codes: list[str], *, actor: str, actor_id: int | None = None
 ) -> UserRecord:
     """Limit a user to these admin units (codes); an empty list gives the whole county."""
-    user = _user(session, username)
+    user = user_by_name(session, username)
     ids = []
     for code in codes:
         unit = session.scalar(select(AdminUnit.id).where(AdminUnit.code == code))
@@ -264,7 +238,7 @@ def set_password(
 ) -> UserRecord:
     """Set a new password; the user's open web sessions end."""
     _check_password(password, min_password_length)
-    user = _user(session, username)
+    user = user_by_name(session, username)
 
     def apply() -> None:
         user.password_hash = hash_password(password)
@@ -277,7 +251,7 @@ def set_active(
     session: Session, username: str, active: bool, *, actor: str, actor_id: int | None = None
 ) -> UserRecord:
     """Activate or deactivate a user; deactivation ends their sessions (keys stop working)."""
-    user = _user(session, username)
+    user = user_by_name(session, username)
 
     def apply() -> None:
         user.active = active
@@ -302,7 +276,8 @@ def scope_of(session: Session, user_id: int) -> Scope | None:
     return Scope(codes=codes, unit_ids=ids)
 
 
-def _principal(session: Session, user: User, via: Literal["key", "session"]) -> Principal:
+def principal_of(session: Session, user: User, via: Literal["key", "session"]) -> Principal:
+    """The principal of a user row, with its role's permissions and its scope."""
     return Principal.of_user(
         user_id=user.id,
         username=user.username,
@@ -318,105 +293,7 @@ def authenticate_password(session: Session, username: str, password: str) -> Pri
     stored = user.password_hash if user is not None else None
     if not verify_password(password, stored) or user is None or not user.active:
         raise BadCredentials()
-    return _principal(session, user, "session")
-
-
-def create_key(
-    session: Session, username: str, name: str, *, actor: str, actor_id: int | None = None
-) -> tuple[int, NewKey]:
-    """A new API key for ``username``; the secret is returned once and never stored."""
-    user = _user(session, username)
-    key = new_api_key()
-    key_id = session.scalar(
-        insert(ApiKey)
-        .values(user_id=user.id, name=name, prefix=key.prefix, key_sha256=key.sha256)
-        .returning(ApiKey.id)
-    )
-    assert key_id is not None
-    record(
-        session, actor=actor, actor_id=actor_id, action="key.create", object_type="api_key",
-        object_id=key_id, after={"username": user.username, "name": name, "prefix": key.prefix},
-    )  # fmt: skip
-    return int(key_id), key
-
-
-def list_keys(session: Session, username: str | None = None) -> list[KeyRecord]:
-    """API keys (revoked ones too), by id; of one user when ``username`` is given."""
-    query = select(ApiKey, User.username).join(User, User.id == ApiKey.user_id).order_by(ApiKey.id)
-    if username is not None:
-        query = query.where(User.id == _user(session, username).id)
-    return [
-        KeyRecord(
-            id=k.id,
-            username=name,
-            name=k.name,
-            prefix=k.prefix,
-            created_at=k.created_at,
-            revoked_at=k.revoked_at,
-            last_used_at=k.last_used_at,
-        )
-        for k, name in session.execute(query)
-    ]
-
-
-def revoke_key(
-    session: Session, ident: str, *, actor: str, actor_id: int | None = None
-) -> KeyRecord:
-    """Revoke a key by id or by its shown prefix (``sg_xxxxxxx``); revoking twice is a no-op."""
-    condition = ApiKey.prefix == ident
-    if ident.isdigit():
-        condition = ApiKey.id == int(ident)
-    matches = session.scalars(select(ApiKey).where(condition)).all()
-    if len(matches) != 1:
-        raise KeyNotFound(key=ident)
-    key = matches[0]
-    if key.revoked_at is None:
-        key.revoked_at = func.now()
-        session.flush()
-        record(
-            session, actor=actor, actor_id=actor_id, action="key.revoke", object_type="api_key",
-            object_id=key.id, before={"revoked": False}, after={"revoked": True},
-        )  # fmt: skip
-    return next(k for k in list_keys(session) if k.id == key.id)
-
-
-def principal_for_key(session: Session, secret: str) -> Principal:
-    """Who holds this API key.
-
-    Raises:
-        Unauthenticated: unknown or revoked key, or an inactive user.
-    """
-    row = session.execute(
-        select(ApiKey, User)
-        .join(User, User.id == ApiKey.user_id)
-        .where(ApiKey.key_sha256 == key_digest(secret))
-    ).one_or_none()
-    if row is None or row[0].revoked_at is not None or not row[1].active:
-        raise Unauthenticated()
-    key, user = row
-    stale = key.last_used_at is None or key.last_used_at < datetime.now(UTC) - _TOUCH_EVERY
-    if stale:
-        session.execute(update(ApiKey).where(ApiKey.id == key.id).values(last_used_at=func.now()))
-    return _principal(session, user, "key")
-
-
-def start_session(session: Session, user_id: int, hours: float) -> tuple[uuid.UUID, datetime]:
-    """A new web session row; its id and expiry."""
-    expires = datetime.now(UTC) + timedelta(hours=hours)
-    sid = session.scalar(
-        insert(WebSession).values(user_id=user_id, expires_at=expires).returning(WebSession.id)
-    )
-    assert sid is not None
-    return sid, expires
-
-
-def end_session(session: Session, session_id: uuid.UUID) -> None:
-    """Log out: the session (and every copy of its cookie) stops working."""
-    session.execute(
-        update(WebSession)
-        .where(WebSession.id == session_id, WebSession.ended_at.is_(None))
-        .values(ended_at=func.now())
-    )
+    return principal_of(session, user, "session")
 
 
 def _end_sessions_of(session: Session, user_id: int) -> None:
@@ -425,25 +302,3 @@ def _end_sessions_of(session: Session, user_id: int) -> None:
         .where(WebSession.user_id == user_id, WebSession.ended_at.is_(None))
         .values(ended_at=func.now())
     )
-
-
-def principal_for_session(session: Session, session_id: uuid.UUID, user_id: int) -> Principal:
-    """Who a valid session token belongs to.
-
-    Raises:
-        Unauthenticated: the session ended, expired or belongs to an inactive user.
-    """
-    user = session.scalar(
-        select(User)
-        .join(WebSession, WebSession.user_id == User.id)
-        .where(
-            WebSession.id == session_id,
-            WebSession.user_id == user_id,
-            WebSession.ended_at.is_(None),
-            WebSession.expires_at > func.now(),
-            User.active == literal(True),
-        )
-    )
-    if user is None:
-        raise Unauthenticated()
-    return _principal(session, user, "session")

@@ -16,6 +16,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from models.auth import keys as keys_store
 from models.auth import users as store
 from models.auth.secrets import new_password
 from models.auth.users import UserRecord
@@ -217,7 +218,7 @@ def create_key(
     """Make an API key for a user; it is shown once."""
     out = output(ctx)
     actor = cli_actor()
-    key_id, key = _run(out, lambda s: store.create_key(s, username, name, actor=actor))
+    key_id, key = _run(out, lambda s: keys_store.create_key(s, username, name, actor=actor))
     data: dict[str, Any] = {"id": key_id, "prefix": key.prefix, "key": key.secret}
     out.result(
         data,
@@ -232,7 +233,7 @@ def keys(
 ) -> None:
     """List API keys (prefixes only) with their state."""
     out = output(ctx)
-    found = _run(out, lambda s: store.list_keys(s, username))
+    found = _run(out, lambda s: keys_store.list_keys(s, username))
 
     def render() -> None:
         table = Table(*(out.t(f"users_col_{c}") for c in ("id", "name", "key", "prefix", "used")))
@@ -252,7 +253,7 @@ def revoke_key(
     """Revoke an API key by id or shown prefix."""
     out = output(ctx)
     actor = cli_actor()
-    revoked = _run(out, lambda s: store.revoke_key(s, key, actor=actor))
+    revoked = _run(out, lambda s: keys_store.revoke_key(s, key, actor=actor))
     out.result(
         {"revoked": revoked.__dict__},
         lambda: out.say("users_key_revoked_done", id=revoked.id, prefix=revoked.prefix),

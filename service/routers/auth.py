@@ -15,7 +15,8 @@ from pydantic import BaseModel, Field
 
 from models.auth import Unauthenticated
 from models.auth.secrets import read_session_token, session_token
-from models.auth.users import authenticate_password, end_session, start_session
+from models.auth.sessions import end_session, start_session
+from models.auth.users import authenticate_password
 from service.auth import SESSION_COOKIE, PrincipalDep, session_secret_of
 from service.deps import SessionDep, SettingsDep
 from service.routers._common import ERROR_RESPONSES, language_query

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from models.auth.users import add_user, create_key, set_scope
+from models.auth.keys import create_key
+from models.auth.users import add_user, set_scope
 from models.tables import ROLES
 from tests.service.world import TOWNSHIP_1
 

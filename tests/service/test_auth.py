@@ -16,8 +16,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from models.auth.keys import revoke_key
 from models.auth.settings import AuthSettings
-from models.auth.users import revoke_key, set_active
+from models.auth.users import set_active
 from models.settings import DatabaseSettings, Settings
 from service.auth import SESSION_COOKIE
 from service.main import create_app

@@ -21,7 +21,8 @@ import httpx
 import pytest
 from sqlalchemy.orm import Session
 
-from models.auth.users import add_user, create_key
+from models.auth.keys import create_key
+from models.auth.users import add_user
 from models.cluster import EmbeddedCluster
 from models.db import engine_for, prepare_database
 from models.settings import DatabaseSettings
