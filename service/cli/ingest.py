@@ -12,6 +12,7 @@ import typer
 from ingest.satellite.executor import DaskExecutor
 from ingest.satellite.ingest import IngestOptions, SceneResult, ingest_local
 from ingest.satellite.read import SEN2R_BOA_BANDS
+from ingest.satellite.sources.sentinelhub import SentinelHubReport, ingest_sentinelhub
 from ingest.satellite.sources.settings import StacSettings
 from ingest.satellite.sources.stac import FetchReport, ingest_stac
 from models.errors import InvalidParameter
@@ -27,6 +28,7 @@ class Source(StrEnum):
 
     local = "local"
     stac = "stac"
+    sentinelhub = "sentinelhub"
 
 
 def _band_map(text: str | None) -> dict[str, int]:
@@ -139,6 +141,10 @@ def satellite(
             request = StacRequest(area, plots, admin_unit, start, end, max_cloud)
             _stac(out, options, request, stac_url, collection, executor)
             return
+        if source is Source.sentinelhub:
+            request = StacRequest(area, plots, admin_unit, start, end, max_cloud)
+            _sentinelhub(out, options, request)
+            return
         if not paths:
             raise InvalidParameter(name="PATHS", reason="—")
         label = ", ".join(p.name for p in paths)
@@ -200,6 +206,49 @@ def _show_stac(
         )
         for rejected in report.rejected:
             out.errors.print(f"[yellow]![/] {rejected['item']}: {rejected['reason']}", markup=True)
+        if job_id is not None:
+            say_scenes(out, job_id, results)
+
+    out.result(data, render)
+
+
+def _sentinelhub(out: Output, options: IngestOptions, request: StacRequest) -> None:
+    begin, finish = request.dates()
+    with import_engine(out) as engine:
+        bbox = resolve_area(engine, request)
+        with progress_bar(out, "sentinelhub") as progress:
+            job_id, results, report = ingest_sentinelhub(
+                engine=engine,
+                bbox=bbox,
+                start=begin,
+                end=finish,
+                home=out.settings.db.home,
+                store=out.settings.db.raster_store,
+                options=options,
+                max_cloud_pct=request.max_cloud,
+                progress=progress,
+            )
+    _show_sentinelhub(out, job_id, results, report)
+
+
+def _show_sentinelhub(
+    out: Output, job_id: str | None, results: list[SceneResult], report: SentinelHubReport
+) -> None:
+    data = {
+        "job_id": job_id,
+        "sentinelhub": report.as_dict(),
+        "scenes": [r.as_dict() for r in results],
+    }
+
+    def render() -> None:
+        out.say(
+            "sentinelhub_summary",
+            found=report.found,
+            dates=len(report.dates),
+            requests=report.process_requests,
+            rate_limited=report.rate_limited,
+            refreshes=report.token_refreshes,
+        )
         if job_id is not None:
             say_scenes(out, job_id, results)
 
