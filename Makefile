@@ -46,6 +46,7 @@ lint: venv
 bench: setup
 	$(BIN)/python bench/bench_frame.py --plots $(or $(PLOTS),50000)
 	$(BIN)/python bench/bench_stats.py --plots 10000 100000
+	$(BIN)/python bench/bench_ingest.py --size $(or $(INGEST_SIZE),10980) --plots $(or $(INGEST_PLOTS),200000)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage
