@@ -143,7 +143,7 @@ def satellite(
             return
         if source is Source.sentinelhub:
             request = StacRequest(area, plots, admin_unit, start, end, max_cloud)
-            _sentinelhub(out, options, request)
+            _sentinelhub(out, options, request, executor)
             return
         if not paths:
             raise InvalidParameter(name="PATHS", reason="—")
@@ -212,7 +212,9 @@ def _show_stac(
     out.result(data, render)
 
 
-def _sentinelhub(out: Output, options: IngestOptions, request: StacRequest) -> None:
+def _sentinelhub(
+    out: Output, options: IngestOptions, request: StacRequest, executor: DaskExecutor | None
+) -> None:
     begin, finish = request.dates()
     with import_engine(out) as engine:
         bbox = resolve_area(engine, request)
@@ -227,6 +229,7 @@ def _sentinelhub(out: Output, options: IngestOptions, request: StacRequest) -> N
                 options=options,
                 max_cloud_pct=request.max_cloud,
                 progress=progress,
+                executor=executor,
             )
     _show_sentinelhub(out, job_id, results, report)
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -56,7 +56,9 @@ from sqlalchemy import Engine
 
 from ingest.errors import IngestError
 from ingest.satellite._inputs import MTD_NAME
-from ingest.satellite.ingest import IngestOptions, SceneResult, ingest_local
+from ingest.satellite.executor import Executor
+from ingest.satellite.ingest import IngestOptions, SceneResult
+from ingest.satellite.sources._ingest import ingest_folders
 from ingest.satellite.sources._radiometry import OffsetDecision, mtd_xml
 from ingest.satellite.sources._sh_grid import EVALSCRIPT, OUTPUT_BANDS, Grid, split, utm_grid
 from ingest.satellite.sources.settings import SentinelHubSettings
@@ -313,6 +315,7 @@ def ingest_sentinelhub(
     settings: SentinelHubSettings | None = None,
     max_cloud_pct: float | None = None,
     progress: Callable[[int, int], None] | None = None,
+    executor: Executor | None = None,
 ) -> tuple[str | None, list[SceneResult], SentinelHubReport]:
     """Search, request every date's area from the Process API, ingest (source ``sentinelhub``).
 
@@ -361,19 +364,8 @@ def ingest_sentinelhub(
         report.folders.append(str(folder))
         if progress is not None:
             progress(number + 1, 2 * len(days))
-    if not report.folders:
-        return None, [], report
-    total = len(report.folders)
-
-    def ingested(done: int, scenes: int) -> None:
-        if progress is not None:
-            progress(total + done, total + scenes)
-
-    job_id, results = ingest_local(
-        engine=engine,
-        paths=[Path(f) for f in report.folders],
-        store=store,
-        options=replace(options, source=SOURCE),
-        progress=ingested,
-    )
+    job_id, results = ingest_folders(
+        engine=engine, folders=report.folders, store=store, options=options, source=SOURCE,
+        progress=progress, executor=executor,
+    )  # fmt: skip
     return job_id, results, report

@@ -28,7 +28,7 @@ import re
 import shutil
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
@@ -43,7 +43,8 @@ from sqlalchemy import Engine, select
 from ingest.errors import IngestError
 from ingest.satellite._inputs import MTD_NAME
 from ingest.satellite.executor import Executor
-from ingest.satellite.ingest import IngestOptions, SceneResult, ingest_local
+from ingest.satellite.ingest import IngestOptions, SceneResult
+from ingest.satellite.sources._ingest import ingest_folders
 from ingest.satellite.sources._radiometry import decide_item_offset, mtd_xml
 from ingest.satellite.sources.download import (
     AllowList,
@@ -412,20 +413,8 @@ def ingest_stac(
                 warnings.warn(StacItemRejected(item=item.id, reason=reason), stacklevel=2)
             if progress is not None:
                 progress(number + 1, 2 * len(chosen))  # downloads: first half
-    if not report.folders:
-        return None, [], report
-    total = len(report.folders)
-
-    def ingested(done: int, scenes: int) -> None:
-        if progress is not None:
-            progress(total + done, total + scenes)
-
-    job_id, results = ingest_local(
-        engine=engine,
-        paths=[Path(f) for f in report.folders],
-        store=store,
-        options=replace(options, source="stac"),
-        progress=ingested,
-        executor=executor,
-    )
+    job_id, results = ingest_folders(
+        engine=engine, folders=report.folders, store=store, options=options, source="stac",
+        progress=progress, executor=executor,
+    )  # fmt: skip
     return job_id, results, report
