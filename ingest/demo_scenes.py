@@ -36,6 +36,7 @@ from affine import Affine
 from rasterio.enums import MergeAlg
 from rasterio.features import rasterize
 
+from ingest.satellite.metadata import mtd_text
 from models.errors import InvalidParameter
 
 __all__ = [
@@ -273,29 +274,14 @@ def _write_tif(path: Path, data: npt.NDArray[np.generic], transform: Affine, res
 
 def _mtd(day: date, name: str) -> str:
     """A trimmed L2A metadata file: baseline 04.00, quantification 10000, offsets −1000."""
-    offsets = "".join(
-        f'<BOA_ADD_OFFSET band_id="{i}">-{_OFFSET_DN}</BOA_ADD_OFFSET>' for i in range(13)
+    return mtd_text(
+        product=name,
+        start_time=f"{day:%Y-%m-%d}T03:06:00.000Z",
+        baseline="04.00",
+        offset_dn=-_OFFSET_DN,
+        comment=_LABEL,
+        quantification=_QUANTIFICATION,
     )
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<!-- {_LABEL} -->
-<n1:Level-2A_User_Product xmlns:n1="https://psd-14.sentinel2.eo.esa.int/PSD/User_Product_Level-2A.xsd">
-  <n1:General_Info>
-    <Product_Info>
-      <PRODUCT_START_TIME>{day:%Y-%m-%d}T03:06:00.000Z</PRODUCT_START_TIME>
-      <PRODUCT_URI>{name}</PRODUCT_URI>
-      <PROCESSING_LEVEL>Level-2A</PROCESSING_LEVEL>
-      <PRODUCT_TYPE>S2MSI2A</PRODUCT_TYPE>
-      <PROCESSING_BASELINE>04.00</PROCESSING_BASELINE>
-    </Product_Info>
-    <Product_Image_Characteristics>
-      <Special_Values><SPECIAL_VALUE_TEXT>NODATA</SPECIAL_VALUE_TEXT><SPECIAL_VALUE_INDEX>0</SPECIAL_VALUE_INDEX></Special_Values>
-      <Special_Values><SPECIAL_VALUE_TEXT>SATURATED</SPECIAL_VALUE_TEXT><SPECIAL_VALUE_INDEX>65535</SPECIAL_VALUE_INDEX></Special_Values>
-      <QUANTIFICATION_VALUES_LIST><BOA_QUANTIFICATION_VALUE unit="none">{_QUANTIFICATION}</BOA_QUANTIFICATION_VALUE></QUANTIFICATION_VALUES_LIST>
-      <BOA_ADD_OFFSET_VALUES_LIST>{offsets}</BOA_ADD_OFFSET_VALUES_LIST>
-    </Product_Image_Characteristics>
-  </n1:General_Info>
-</n1:Level-2A_User_Product>
-"""  # noqa: E501
 
 
 def _remove_stale(folder: Path, keep: set[str]) -> None:

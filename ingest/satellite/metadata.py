@@ -15,6 +15,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError
+from xml.sax.saxutils import escape
 
 import defusedxml
 import defusedxml.ElementTree as SafeET
@@ -22,7 +23,13 @@ import defusedxml.ElementTree as SafeET
 from ingest.errors import MetadataUnreadable
 from models.indices import band
 
-__all__ = ["MTD_BAND_IDS", "ProductMetadata", "metadata_from_properties", "read_mtd"]
+__all__ = [
+    "MTD_BAND_IDS",
+    "ProductMetadata",
+    "metadata_from_properties",
+    "mtd_text",
+    "read_mtd",
+]
 
 #: Sentinel-2 band of each ``band_id`` in L2A metadata (Spectral_Information order).
 MTD_BAND_IDS = (
@@ -231,3 +238,55 @@ def _s2_id(ident: str, source: str) -> str:
         return band(ident).s2_id
     except KeyError:
         raise MetadataUnreadable(path=source, reason=f"BOA_ADD_OFFSET band {ident!r}") from None
+
+
+def mtd_text(
+    *,
+    product: str,
+    start_time: str,
+    baseline: str,
+    offset_dn: float,
+    comment: str,
+    reason: str | None = None,
+    quantification: int = 10000,
+) -> str:
+    """A trimmed ``MTD_MSIL2A.xml`` that :func:`read_mtd` reads: one offset for every band.
+
+    Written beside band files that come without ESA's metadata (generated scenes, STAC and
+    Sentinel Hub downloads) so the ingest decides their radiometry the one way it knows.
+    ``comment`` says who wrote it and why; ``reason`` is kept as ``SKYGROUND_OFFSET_REASON``.
+    """
+    offset = f"{offset_dn:g}"
+    offsets = "".join(f'<BOA_ADD_OFFSET band_id="{i}">{offset}</BOA_ADD_OFFSET>' for i in range(13))
+    extra = (
+        ""
+        if reason is None
+        else f"\n      <SKYGROUND_OFFSET_REASON>{escape(reason)}</SKYGROUND_OFFSET_REASON>"
+    )
+    safe_comment = escape(comment.replace("--", "-"))
+    ns = "https://psd-14.sentinel2.eo.esa.int/PSD/User_Product_Level-2A.xsd"
+    specials = "".join(
+        f"<Special_Values><SPECIAL_VALUE_TEXT>{name}</SPECIAL_VALUE_TEXT>"
+        f"<SPECIAL_VALUE_INDEX>{value}</SPECIAL_VALUE_INDEX></Special_Values>"
+        for name, value in (("NODATA", 0), ("SATURATED", 65535))
+    )
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<!-- {safe_comment} -->
+<n1:Level-2A_User_Product xmlns:n1="{ns}">
+  <n1:General_Info>
+    <Product_Info>
+      <PRODUCT_START_TIME>{escape(start_time)}</PRODUCT_START_TIME>
+      <PRODUCT_URI>{escape(product)}</PRODUCT_URI>
+      <PROCESSING_LEVEL>Level-2A</PROCESSING_LEVEL>
+      <PRODUCT_TYPE>S2MSI2A</PRODUCT_TYPE>
+      <PROCESSING_BASELINE>{escape(baseline)}</PROCESSING_BASELINE>{extra}
+    </Product_Info>
+    <Product_Image_Characteristics>
+      {specials}
+      <QUANTIFICATION_VALUES_LIST><BOA_QUANTIFICATION_VALUE unit="none">{quantification}\
+</BOA_QUANTIFICATION_VALUE></QUANTIFICATION_VALUES_LIST>
+      <BOA_ADD_OFFSET_VALUES_LIST>{offsets}</BOA_ADD_OFFSET_VALUES_LIST>
+    </Product_Image_Characteristics>
+  </n1:General_Info>
+</n1:Level-2A_User_Product>
+"""

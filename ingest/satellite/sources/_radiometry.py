@@ -24,7 +24,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
-from xml.sax.saxutils import escape
+
+from ingest.satellite.metadata import mtd_text
 
 __all__ = ["OffsetDecision", "decide_item_offset", "item_baseline", "mtd_xml"]
 
@@ -96,28 +97,11 @@ def mtd_xml(decision: OffsetDecision, *, item_id: str, start_time: str) -> str:
     """
     if decision.offset_dn is None:
         raise ValueError("an undecided offset is not written as metadata")
-    offset = f"{decision.offset_dn:g}"
-    offsets = "".join(f'<BOA_ADD_OFFSET band_id="{i}">{offset}</BOA_ADD_OFFSET>' for i in range(13))
-    reason = escape(decision.reason)
-    comment = f"SkyGround: offset of STAC item {item_id} - {decision.reason}".replace("--", "-")
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<!-- {escape(comment)} -->
-<n1:Level-2A_User_Product xmlns:n1="https://psd-14.sentinel2.eo.esa.int/PSD/User_Product_Level-2A.xsd">
-  <n1:General_Info>
-    <Product_Info>
-      <PRODUCT_START_TIME>{escape(start_time)}</PRODUCT_START_TIME>
-      <PRODUCT_URI>{escape(item_id)}</PRODUCT_URI>
-      <PROCESSING_LEVEL>Level-2A</PROCESSING_LEVEL>
-      <PRODUCT_TYPE>S2MSI2A</PRODUCT_TYPE>
-      <PROCESSING_BASELINE>{escape(decision.baseline or "")}</PROCESSING_BASELINE>
-      <SKYGROUND_OFFSET_REASON>{reason}</SKYGROUND_OFFSET_REASON>
-    </Product_Info>
-    <Product_Image_Characteristics>
-      <Special_Values><SPECIAL_VALUE_TEXT>NODATA</SPECIAL_VALUE_TEXT><SPECIAL_VALUE_INDEX>0</SPECIAL_VALUE_INDEX></Special_Values>
-      <Special_Values><SPECIAL_VALUE_TEXT>SATURATED</SPECIAL_VALUE_TEXT><SPECIAL_VALUE_INDEX>65535</SPECIAL_VALUE_INDEX></Special_Values>
-      <QUANTIFICATION_VALUES_LIST><BOA_QUANTIFICATION_VALUE unit="none">{_QUANTIFICATION}</BOA_QUANTIFICATION_VALUE></QUANTIFICATION_VALUES_LIST>
-      <BOA_ADD_OFFSET_VALUES_LIST>{offsets}</BOA_ADD_OFFSET_VALUES_LIST>
-    </Product_Image_Characteristics>
-  </n1:General_Info>
-</n1:Level-2A_User_Product>
-"""  # noqa: E501
+    return mtd_text(
+        product=item_id,
+        start_time=start_time,
+        baseline=decision.baseline or "",
+        offset_dn=decision.offset_dn,
+        comment=f"SkyGround: offset of STAC item {item_id} - {decision.reason}",
+        reason=decision.reason,
+    )
