@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -160,6 +161,28 @@ def satellite(
         _show(out, job_id, results)
 
 
+def _fetch_and_ingest(out: Output, request: StacRequest, label: str, fetch: Any) -> Any:
+    """Resolve the area and dates, then run a remote source's ``fetch`` under a progress bar.
+
+    ``fetch`` is ``ingest_stac`` or ``ingest_sentinelhub`` with its source's own arguments
+    bound; it returns (job id, scene results, the source's report).
+    """
+    begin, finish = request.dates()
+    with import_engine(out) as engine:
+        bbox = resolve_area(engine, request)
+        with progress_bar(out, label) as progress:
+            return fetch(
+                engine=engine,
+                bbox=bbox,
+                start=begin,
+                end=finish,
+                home=out.settings.db.home,
+                store=out.settings.db.raster_store,
+                max_cloud_pct=request.max_cloud,
+                progress=progress,
+            )
+
+
 def _stac(
     out: Output,
     options: IngestOptions,
@@ -170,23 +193,8 @@ def _stac(
 ) -> None:
     overrides = {k: v for k, v in (("url", stac_url), ("collection", collection)) if v}
     settings = StacSettings(**overrides)  # type: ignore[arg-type]
-    begin, finish = request.dates()
-    with import_engine(out) as engine:
-        bbox = resolve_area(engine, request)
-        with progress_bar(out, settings.collection) as progress:
-            job_id, results, report = ingest_stac(
-                engine=engine,
-                bbox=bbox,
-                start=begin,
-                end=finish,
-                home=out.settings.db.home,
-                store=out.settings.db.raster_store,
-                options=options,
-                settings=settings,
-                max_cloud_pct=request.max_cloud,
-                progress=progress,
-                executor=executor,
-            )
+    fetch = partial(ingest_stac, options=options, settings=settings, executor=executor)
+    job_id, results, report = _fetch_and_ingest(out, request, settings.collection, fetch)
     _show_stac(out, job_id, results, report)
 
 
@@ -215,22 +223,8 @@ def _show_stac(
 def _sentinelhub(
     out: Output, options: IngestOptions, request: StacRequest, executor: DaskExecutor | None
 ) -> None:
-    begin, finish = request.dates()
-    with import_engine(out) as engine:
-        bbox = resolve_area(engine, request)
-        with progress_bar(out, "sentinelhub") as progress:
-            job_id, results, report = ingest_sentinelhub(
-                engine=engine,
-                bbox=bbox,
-                start=begin,
-                end=finish,
-                home=out.settings.db.home,
-                store=out.settings.db.raster_store,
-                options=options,
-                max_cloud_pct=request.max_cloud,
-                progress=progress,
-                executor=executor,
-            )
+    fetch = partial(ingest_sentinelhub, options=options, executor=executor)
+    job_id, results, report = _fetch_and_ingest(out, request, "sentinelhub", fetch)
     _show_sentinelhub(out, job_id, results, report)
 
 
