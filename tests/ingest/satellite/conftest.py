@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,8 +11,10 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 import rasterio
+from sqlalchemy import Engine
 
 from ingest.satellite import SEN2R_BOA_BANDS
+from tests.conftest import make_world_dir
 
 DATA = Path(__file__).parents[2] / "data"
 BARBELLINO = DATA / "s2-l2a-barbellino-sen2r"
@@ -58,3 +62,20 @@ def clip(request: pytest.FixtureRequest) -> Clip:
 def clip2017() -> Clip:
     """The 2017 clip: the one with clouds (SCL 8 and 9)."""
     return _clip("20170703")
+
+
+@pytest.fixture()
+def plots(db: Engine) -> Engine:
+    """The emptied test database with the four plots over the Barbellino clip."""
+    from tests.ingest.satellite.test_ingest_local import insert_plots  # a test module: late
+
+    insert_plots(db)
+    return db
+
+
+@pytest.fixture()
+def home() -> Iterator[Path]:
+    """A SKYGROUND_HOME the database server user can enter, removed afterwards."""
+    path = make_world_dir("skyground-rasters-")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)

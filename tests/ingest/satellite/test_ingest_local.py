@@ -46,20 +46,6 @@ PLOTS = {
 CLEAR_SCL = (4, 5, 6, 7)
 
 
-@pytest.fixture()
-def plots(db: Engine) -> Engine:
-    """The emptied test database with the four plots."""
-    insert_plots(db)
-    return db
-
-
-@pytest.fixture()
-def home() -> Any:
-    path = make_world_dir("skyground-rasters-")
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
 def _env(database_url: str, home: Path) -> dict[str, str]:
     return {
         "SKYGROUND_DATABASE_URL": database_url,

@@ -20,7 +20,6 @@ from sqlalchemy import Engine
 from typer.testing import CliRunner, Result
 
 from service.cli import app
-from tests.conftest import make_world_dir
 from tests.ingest.satellite.conftest import BARBELLINO
 from tests.ingest.satellite.fake_sentinelhub import (
     CLIENT_ID,
@@ -28,7 +27,7 @@ from tests.ingest.satellite.fake_sentinelhub import (
     FakeScene,
     FakeSentinelHub,
 )
-from tests.ingest.satellite.test_ingest_local import _env, data_sums, insert_plots
+from tests.ingest.satellite.test_ingest_local import _env, data_sums
 from tests.ingest.satellite.test_stac import by_source, run_local
 
 INDICES = ("NDVI", "EVI", "SAVI", "NDREI", "GNDVI", "NDMI")
@@ -43,19 +42,6 @@ SCENES = [
 AREA = ("--plots", "--start", "2017-06-01", "--end", "2019-12-31", "--max-cloud", "50")
 BANDS = ("B02", "B03", "B04", "B05", "B08", "B11", "SCL")
 PROCESS = "/api/v1/process"
-
-
-@pytest.fixture()
-def plots(db: Engine) -> Engine:
-    insert_plots(db)
-    return db
-
-
-@pytest.fixture()
-def home() -> Any:
-    path = make_world_dir("skyground-sh-")
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def sh_env(database_url: str, home: Path, server: FakeSentinelHub, **extra: str) -> dict[str, str]:

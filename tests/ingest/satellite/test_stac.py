@@ -24,10 +24,9 @@ from ingest.errors import ImplausibleReflectance
 from ingest.satellite.sources import StacItemRejected, group_acquisitions
 from ingest.satellite.sources._radiometry import decide_item_offset
 from service.cli import app
-from tests.conftest import make_world_dir
 from tests.ingest.satellite.conftest import BARBELLINO
 from tests.ingest.satellite.fake_stac import FakeItem, FakeStac
-from tests.ingest.satellite.test_ingest_local import _env, data_sums, insert_plots, stats
+from tests.ingest.satellite.test_ingest_local import _env, data_sums, stats
 
 ES0_PRODUCT = "S2A_MSIL2A_20190723T101031_N0213_R022_T32TNR_20190723T125722"
 INDICES = ("NDVI", "EVI", "SAVI", "NDREI", "GNDVI", "NDMI")
@@ -56,20 +55,6 @@ WRONG_FLAG = FakeItem(
     properties={"s2:processing_baseline": "05.09", "eo:cloud_cover": 3.0,
                 "earthsearch:boa_offset_applied": True},
 )  # fmt: skip
-
-
-@pytest.fixture()
-def plots(db: Engine) -> Engine:
-    """The emptied test database with the four plots of the local-ingest tests."""
-    insert_plots(db)
-    return db
-
-
-@pytest.fixture()
-def home() -> Any:
-    path = make_world_dir("skyground-stac-")
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 AREA = ("--plots", "--start", "2017-06-01", "--end", "2023-12-31")

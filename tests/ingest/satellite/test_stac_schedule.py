@@ -25,16 +25,9 @@ from models.queries.jobs import list_jobs
 from tests.conftest import make_world_dir
 from tests.ingest.conftest import CliRun, json_of
 from tests.ingest.satellite.fake_stac import FakeItem, FakeStac
-from tests.ingest.satellite.test_ingest_local import data_sums, insert_plots
+from tests.ingest.satellite.test_ingest_local import data_sums
 
 KIND = "satellite.search_ingest"
-
-
-@pytest.fixture()
-def plots(db: Engine) -> Engine:
-    """The emptied test database with the four plots of the local-ingest tests."""
-    insert_plots(db)
-    return db
 
 
 @pytest.fixture()
