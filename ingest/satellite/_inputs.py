@@ -4,20 +4,33 @@ sen2r names its outputs ``S2A2A_<yyyymmdd>_<orbit>_<aoi>_<product>_<res>.tif``: 
 (S2A/S2B), level (2A), date, relative orbit and area name come from the name. One file per
 band is recognised by a band id in the name (``B04.tif``, ``T49RFL_20240501_B04_10m.tif``),
 with the SCL named ``*SCL*.tif`` in the same folder; a date comes from ``--date`` or a
-``yyyymmdd`` in the folder or file names.
+``yyyymmdd`` in the folder or file names. Such a folder written by a remote source carries a
+manifest (``download.json``) whose ``scene`` object states what the names cannot: platform,
+relative orbit, MGRS tile and the catalogue's cloud cover (:class:`ManifestScene`).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Final
+from typing import Final, TypedDict
 
 from ingest.errors import IngestError, SourceMissing
 
-__all__ = ["NoSceneFound", "SceneDateMissing", "SceneFiles", "SclMissing", "find_scenes"]
+__all__ = [
+    "MANIFEST_NAME",
+    "MTD_NAME",
+    "ManifestScene",
+    "NoSceneFound",
+    "SceneDateMissing",
+    "SceneFiles",
+    "SclMissing",
+    "find_scenes",
+    "read_manifest_scene",
+]
 
 _SEN2R: Final = re.compile(
     r"^(?P<platform>S2[AB])2A_(?P<date>\d{8})_(?P<orbit>\d{3})_(?P<aoi>.+?)_"
@@ -29,6 +42,28 @@ _DATE: Final = re.compile(r"(?<!\d)(20\d{6})(?!\d)")
 _PLATFORMS: Final = {"S2A": "sentinel-2a", "S2B": "sentinel-2b", "S2C": "sentinel-2c"}
 #: Metadata beside the files that states the processing baseline and BOA offsets.
 MTD_NAME: Final = "MTD_MSIL2A.xml"
+#: A remote source's record of a downloaded folder, written last (see :class:`ManifestScene`).
+MANIFEST_NAME: Final = "download.json"
+_TILE: Final = re.compile(r"^\d{2}[C-X][A-Z]{2}$")
+
+
+class ManifestScene(TypedDict, total=False):
+    """The ``scene`` object of a folder's manifest: catalogue facts about the scene.
+
+    Each key may be missing or null when the catalogue does not say (or, for a mosaic of
+    several items, when they disagree).
+
+    Attributes:
+        platform: ``sentinel-2a``, ``sentinel-2b`` or ``sentinel-2c``.
+        orbit: relative orbit number (1–143).
+        tile_id: MGRS tile, e.g. ``49RFL``.
+        cloud_cover_pct: the catalogue's ``eo:cloud_cover`` of the scene, percent.
+    """
+
+    platform: str | None
+    orbit: int | None
+    tile_id: str | None
+    cloud_cover_pct: float | None
 
 
 class NoSceneFound(IngestError):
@@ -61,8 +96,10 @@ class SceneFiles:
         boa: the multi-band BOA stack, or None with ``band_files``.
         band_files: Sentinel-2 band id → file, when there is one file per band.
         orbit: relative orbit, if known.
-        platform: ``sentinel-2a`` / ``sentinel-2b``, if known.
+        platform: ``sentinel-2a`` / ``sentinel-2b`` / ``sentinel-2c``, if known.
         metadata: an ``MTD_MSIL2A.xml`` beside the files, if any.
+        tile_id: MGRS tile (``49RFL``), if known.
+        cloud_cover_pct: cloud cover of the whole scene as its catalogue states it, percent.
     """
 
     scene_key: str
@@ -73,6 +110,8 @@ class SceneFiles:
     orbit: int | None = None
     platform: str | None = None
     metadata: Path | None = None
+    tile_id: str | None = None
+    cloud_cover_pct: float | None = None
 
 
 def _midnight(day: date) -> datetime:
@@ -175,14 +214,47 @@ def _band_scenes(loose: list[Path], day: date | None, orbit: int | None) -> list
                 raise SceneDateMissing(path=str(folder))
             when = _parse_date(found[1])
         mtd = folder / MTD_NAME
+        facts = read_manifest_scene(folder)
         scenes.append(
             SceneFiles(
                 scene_key=folder.name,
                 acquired_at=_midnight(when),
                 scl=scl,
                 band_files=bands,
-                orbit=orbit,
+                orbit=orbit if orbit is not None else facts.get("orbit"),
+                platform=facts.get("platform"),
                 metadata=mtd if mtd.is_file() else None,
+                tile_id=facts.get("tile_id"),
+                cloud_cover_pct=facts.get("cloud_cover_pct"),
             )
         )
     return scenes
+
+
+def read_manifest_scene(folder: Path) -> ManifestScene:
+    """The well-formed facts of the ``scene`` object in ``folder``'s manifest, if any.
+
+    A missing or unreadable manifest gives none; a value of the wrong type or out of range is
+    left out (the column stays empty) rather than failing the ingest of good pixels.
+    """
+    try:
+        record = json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    raw = record.get("scene") if isinstance(record, dict) else None
+    if not isinstance(raw, dict):
+        return {}
+    facts: ManifestScene = {}
+    platform = raw.get("platform")
+    if isinstance(platform, str) and platform.lower() in _PLATFORMS.values():
+        facts["platform"] = platform.lower()
+    orbit = raw.get("orbit")
+    if isinstance(orbit, int) and not isinstance(orbit, bool) and 1 <= orbit <= 143:
+        facts["orbit"] = orbit
+    tile = raw.get("tile_id")
+    if isinstance(tile, str) and _TILE.match(tile):
+        facts["tile_id"] = tile
+    cloud = raw.get("cloud_cover_pct")
+    if isinstance(cloud, int | float) and not isinstance(cloud, bool) and 0 <= cloud <= 100:
+        facts["cloud_cover_pct"] = float(cloud)
+    return facts

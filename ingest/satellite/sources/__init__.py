@@ -1,7 +1,8 @@
 """Remote sources of Sentinel-2 L2A scenes: a STAC API searched, the area downloaded, ingested.
 
-:mod:`.stac` searches and groups items and downloads each item's window of the needed bands
-into the one-file-per-band layout of local ingest; :mod:`.download` checks hosts, signs
+:mod:`.stac` searches and groups items and (:mod:`._stac_fetch`) downloads each item's window
+of the needed bands into the one-file-per-band layout of local ingest, with a manifest whose
+scene facts (:mod:`._scene_facts`) fill the ``scenes`` row; :mod:`.download` checks hosts, signs
 Planetary Computer hrefs, reads COG windows with range requests and resumes whole downloads;
 :mod:`.settings` holds ``SKYGROUND_STAC_*``.
 """

@@ -6,9 +6,11 @@ groups the items by UTC date and, per date, asks the Process API
 (:class:`sentinelhub.SentinelHubRequest`) for the area on a 10 m UTM grid
 (:mod:`._sh_grid`), split into requests of at most ``max_pixels`` × ``max_pixels``. The pieces
 are pasted into one array and written in the one-file-per-band layout of local ingest under
-``SKYGROUND_HOME/downloads/sentinelhub/<yyyymmdd>/`` (B02 … B11, SCL, ``MTD_MSIL2A.xml`` and
-the manifest ``download.json``, written last), then
-:func:`ingest.satellite.ingest.ingest_local` runs with source ``sentinelhub``.
+``SKYGROUND_HOME/downloads/sentinelhub/<yyyymmdd>/`` (B02 … B11, SCL, ``MTD_MSIL2A.xml``, the
+day's catalogue items ``catalog-items.json`` and the manifest ``download.json``, written last,
+with the platform, relative orbit, MGRS tile and cloud cover the items agree on:
+:func:`._scene_facts.mosaic_facts`), then :func:`ingest.satellite.ingest.ingest_local` runs
+with source ``sentinelhub``.
 
 Radiometry: the evalscript returns UINT16 digital numbers (``units: "DN"``, reflectance ×
 10 000), the same representation as ESA's L2A files, so the local ingest's reflectance
@@ -60,6 +62,12 @@ from ingest.satellite.executor import Executor
 from ingest.satellite.ingest import IngestOptions, SceneResult
 from ingest.satellite.sources._ingest import ingest_folders
 from ingest.satellite.sources._radiometry import OffsetDecision, mtd_xml
+from ingest.satellite.sources._scene_facts import (
+    MANIFEST,
+    item_facts,
+    mosaic_facts,
+    write_manifest,
+)
 from ingest.satellite.sources._sh_grid import EVALSCRIPT, OUTPUT_BANDS, Grid, split, utm_grid
 from ingest.satellite.sources.settings import SentinelHubSettings
 
@@ -73,7 +81,12 @@ __all__ = [
 ]
 
 SOURCE: Final = "sentinelhub"
-MANIFEST: Final = "download.json"
+#: The catalogue items of the day's mosaic, as the Catalog API answered.
+ITEMS_JSON: Final = "catalog-items.json"
+# Catalogue fields asked for: time and cloud cover for the search, the rest for the scene row.
+_ITEM_FIELDS: Final = ["id", "properties.datetime", "properties.eo:cloud_cover",
+                       "properties.platform", "properties.sat:relative_orbit",
+                       "properties.s2:mgrs_tile", "properties.grid:code"]  # fmt: skip
 _OFFSET_REASON: Final = "Sentinel Hub harmonizeValues=true: the service removed the BOA offset"
 _T = TypeVar("_T")
 _QUOTA_WORDS: Final = ("quota", "processing unit", "insufficient", "exceeded")
@@ -207,7 +220,7 @@ class _Connection:
                 bbox=BBox(bbox, crs=CRS.WGS84),
                 time=(_midnight(start), _midnight(end + timedelta(days=1))),
                 filter=f"eo:cloud_cover <= {max_cloud:g}",
-                fields={"include": ["id", "properties.datetime", "properties.eo:cloud_cover"]},
+                fields={"include": _ITEM_FIELDS},
             )
             return list(search)
 
@@ -268,7 +281,13 @@ def _utc_day(feature: dict[str, Any]) -> date:
     return when.astimezone(UTC).date()
 
 
-def _write_folder(folder: Path, grid: Grid, mosaic: np.ndarray, record: dict[str, Any]) -> None:
+def _write_folder(
+    folder: Path,
+    grid: Grid,
+    mosaic: np.ndarray,
+    record: dict[str, Any],
+    features: list[dict[str, Any]],
+) -> None:
     """Band files (uint16 DN, SCL uint8; 0 where dataMask is 0), metadata, manifest last."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / MANIFEST).unlink(missing_ok=True)
@@ -287,9 +306,9 @@ def _write_folder(folder: Path, grid: Grid, mosaic: np.ndarray, record: dict[str
     start = f"{record['date']}T00:00:00Z"
     text = mtd_xml(decision, item_id=f"sentinelhub_{folder.name}", start_time=start)
     (folder / MTD_NAME).write_text(text, encoding="utf-8")
-    tmp = folder / f".{MANIFEST}.tmp"
-    tmp.write_text(json.dumps(record, indent=1, sort_keys=True), encoding="utf-8")
-    tmp.replace(folder / MANIFEST)
+    items = json.dumps(features, indent=1, sort_keys=True)
+    (folder / ITEMS_JSON).write_text(items, encoding="utf-8")
+    write_manifest(folder, record)
 
 
 def _complete(folder: Path, record: dict[str, Any]) -> bool:
@@ -339,28 +358,32 @@ def ingest_sentinelhub(
     connection = _Connection(settings, report)
     features = connection.search(bbox, start, end, cloud)
     report.found = len(features)
-    days: dict[date, list[str]] = {}
+    days: dict[date, list[dict[str, Any]]] = {}
     for feature in features:
-        days.setdefault(_utc_day(feature), []).append(str(feature["id"]))
+        days.setdefault(_utc_day(feature), []).append(feature)
     grid = utm_grid(bbox, settings.resolution_m)
     tiles = split(grid, settings.max_pixels)
     root = home / "downloads" / SOURCE
-    for number, (day, items) in enumerate(sorted(days.items())):
+    for number, (day, found) in enumerate(sorted(days.items())):
         folder = root / f"{day:%Y%m%d}"
+        items = [str(f["id"]) for f in found]
+        scene = mosaic_facts([item_facts(f.get("properties", {}), str(f["id"])) for f in found])
         record = {"date": day.isoformat(), "items": items, "bbox_4326": list(bbox),
                   "base_url": settings.base_url, "max_cloud_pct": cloud,
                   "resolution_m": settings.resolution_m, "epsg": grid.epsg,
                   "bounds": list(grid.bounds), "requests": len(tiles),
-                  "offset_dn": 0.0, "offset_reason": _OFFSET_REASON}  # fmt: skip
+                  "offset_dn": 0.0, "offset_reason": _OFFSET_REASON,
+                  "scene": scene}  # fmt: skip
         report.dates.append(day.isoformat())
         if _complete(folder, record):
             report.skipped.append(day.isoformat())
+            write_manifest(folder, record)  # the scene facts as the catalogue states them now
         else:
             mosaic = np.zeros((len(OUTPUT_BANDS), grid.height, grid.width), dtype=np.uint16)
             for row, col, tile in tiles:
                 piece = connection.process(tile, day, cloud)
                 mosaic[:, row : row + tile.height, col : col + tile.width] = piece
-            _write_folder(folder, grid, mosaic, record)
+            _write_folder(folder, grid, mosaic, record, found)
         report.folders.append(str(folder))
         if progress is not None:
             progress(number + 1, 2 * len(days))

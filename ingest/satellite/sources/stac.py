@@ -7,15 +7,11 @@ relative orbit and *local solar* day together (an acquisition), keeping per MGRS
 recently processed item; tiles of one acquisition stay separate scenes, and the ingest keeps
 one observation per plot and date by its documented rule (higher clear fraction).
 
-:func:`fetch_item` downloads, per item, only the area's window of the bands the indices need
-(B02, B03, B04, B05, B08, B11 and SCL, found under the asset keys of Planetary Computer, Earth
-Search v0 or Earth Search v1 through :data:`ASSET_ALIASES`) into
-``SKYGROUND_HOME/downloads/stac/<collection>/<item id>_<yyyymmdd>/`` in the one-file-per-band
-layout :func:`ingest.satellite._inputs.find_scenes` reads, plus ``MTD_MSIL2A.xml`` recording
-the BOA offset decision (:mod:`._radiometry`), ``stac-item.json`` and ``download.json`` (the
-manifest, written last: a folder with a manifest for the same area is complete and is not
-fetched again). :func:`ingest_stac` runs all that and then
-:func:`ingest.satellite.ingest.ingest_local` on the folders, with source ``stac``.
+:func:`fetch_item` (:mod:`._stac_fetch`) downloads, per item, only the area's window of the
+needed bands into ``SKYGROUND_HOME/downloads/stac/<collection>/<item id>_<yyyymmdd>/`` with
+the item's metadata and a manifest. :func:`ingest_stac` runs all that and then
+:func:`ingest.satellite.ingest.ingest_local` on the folders, with source ``stac``; the
+``scenes`` rows get the items' platform, relative orbit, MGRS tile and ``eo:cloud_cover``.
 
 The folder's date is the item's UTC date (the one in Sentinel-2 item ids); it becomes the
 observation's ``acquired_at`` at 00:00 UTC, as for local files.
@@ -23,15 +19,12 @@ observation's ``acquired_at`` at 00:00 UTC, as for local files.
 
 from __future__ import annotations
 
-import json
-import re
-import shutil
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 import httpx
 import pystac
@@ -41,21 +34,26 @@ from pystac_client.exceptions import APIError
 from sqlalchemy import Engine, select
 
 from ingest.errors import IngestError
-from ingest.satellite._inputs import MTD_NAME
 from ingest.satellite.executor import Executor
 from ingest.satellite.ingest import IngestOptions, SceneResult
 from ingest.satellite.sources._ingest import ingest_folders
-from ingest.satellite.sources._radiometry import decide_item_offset, mtd_xml
+from ingest.satellite.sources._scene_facts import MANIFEST, item_orbit, item_platform, item_tile
+from ingest.satellite.sources._stac_fetch import (
+    ASSET_ALIASES,
+    REQUIRED,
+    FetchContext,
+    ItemUnusable,
+    fetch_item,
+    folder_name,
+    item_utc,
+)
 from ingest.satellite.sources.download import (
     AllowList,
     AssetHostNotAllowed,
     DownloadFailed,
     PlanetaryComputerSigner,
     SignedUrlUnavailable,
-    download_whole,
     gdal_http_env,
-    read_window,
-    window_of,
 )
 from ingest.satellite.sources.settings import StacSettings
 from models.errors import SkyGroundWarning
@@ -76,24 +74,6 @@ __all__ = [
     "search_items",
     "solar_day",
 ]
-
-#: Sentinel-2 band → asset keys: Planetary Computer and Earth Search v0 (``B04``), Earth
-#: Search v1 (``red``). The first key an item has is used.
-ASSET_ALIASES: Final[Mapping[str, tuple[str, ...]]] = {
-    "B02": ("B02", "blue"),
-    "B03": ("B03", "green"),
-    "B04": ("B04", "red"),
-    "B05": ("B05", "rededge1"),
-    "B08": ("B08", "nir"),
-    "B11": ("B11", "swir16"),
-    "SCL": ("SCL", "scl"),
-}
-#: Without these an item is useless (red, NIR and the mask); the others widen the indices.
-REQUIRED: Final = ("B04", "B08", "SCL")
-_REFERENCE: Final = "B04"
-_COG: Final = "profile=cloud-optimized"
-MANIFEST: Final = "download.json"
-_DATE_IN_NAME: Final = re.compile(r"(?<!\d)(20\d{6})(?!\d)")  # as ingest.satellite._inputs
 
 
 class StacSearchFailed(IngestError):
@@ -173,35 +153,17 @@ def search_items(
         cloud = item.properties.get("eo:cloud_cover")
         if cloud is None or float(cloud) <= max_cloud_pct:
             kept.append(item)
-    return sorted(kept, key=lambda i: (_utc(i), i.id))
-
-
-def _utc(item: pystac.Item) -> datetime:
-    when = item.datetime or datetime.fromisoformat(str(item.properties["start_datetime"]))
-    return when.astimezone(UTC)
+    return sorted(kept, key=lambda i: (item_utc(i), i.id))
 
 
 def solar_day(item: pystac.Item) -> date:
     """The local solar date of the item: UTC time shifted by the centre's longitude / 15 h."""
     west, _, east, _ = item.bbox or (0.0, 0.0, 0.0, 0.0)
-    return (_utc(item) + timedelta(hours=(west + east) / 2 / 15)).date()
+    return (item_utc(item) + timedelta(hours=(west + east) / 2 / 15)).date()
 
 
 def _tile(item: pystac.Item) -> str:
-    p = item.properties
-    for key in ("s2:mgrs_tile", "grid:code", "sentinel:grid_square"):
-        if p.get(key):
-            return str(p[key])
-    if "mgrs:utm_zone" in p:
-        return (
-            f"{p['mgrs:utm_zone']}{p.get('mgrs:latitude_band', '')}{p.get('mgrs:grid_square', '')}"
-        )
-    return item.id
-
-
-def _orbit(item: pystac.Item) -> int | None:
-    value = item.properties.get("sat:relative_orbit")
-    return int(value) if value is not None else None
+    return item_tile(item.properties, item.id) or item.id
 
 
 def group_acquisitions(items: list[pystac.Item]) -> list[Acquisition]:
@@ -212,7 +174,8 @@ def group_acquisitions(items: list[pystac.Item]) -> list[Acquisition]:
     """
     groups: dict[tuple[str, int | None, date], dict[str, pystac.Item]] = {}
     for item in items:
-        key = (str(item.properties.get("platform", "")).lower(), _orbit(item), solar_day(item))
+        platform = item_platform(item.properties, item.id) or ""
+        key = (platform, item_orbit(item.properties, item.id), solar_day(item))
         tiles = groups.setdefault(key, {})
         tile = _tile(item)
         if tile not in tiles or _newness(item) > _newness(tiles[tile]):
@@ -230,99 +193,6 @@ def _newness(item: pystac.Item) -> tuple[str, str, str]:
     return str(p.get("s2:processing_baseline", "")), made, item.id
 
 
-def folder_name(item: pystac.Item) -> str:
-    """``<item id>_<yyyymmdd>`` (UTC date) with path separators replaced.
-
-    The local ingest takes a scene's date from the first ``20yymmdd`` of its folder name; an
-    id whose first such number is another date gets the date in front instead.
-    """
-    safe = item.id.replace("/", "_").replace("\\", "_")
-    day = f"{_utc(item):%Y%m%d}"
-    first = _DATE_IN_NAME.search(safe)
-    return f"{safe}_{day}" if first is None or first[1] == day else f"{day}_{safe}"
-
-
-@dataclass
-class _Context:
-    settings: StacSettings
-    bbox: tuple[float, float, float, float]
-    allow: AllowList
-    client: httpx.Client
-    signer: PlanetaryComputerSigner | None
-    report: FetchReport
-    env: dict[str, str | int]
-
-
-def _assets(item: pystac.Item) -> dict[str, pystac.Asset]:
-    found = {}
-    for band_id, keys in ASSET_ALIASES.items():
-        key = next((k for k in keys if k in item.assets), None)
-        if key is not None:
-            found[band_id] = item.assets[key]
-    missing = [b for b in REQUIRED if b not in found]
-    if missing:
-        raise _Rejected(f"assets missing: {', '.join(missing)}")
-    return found
-
-
-class _Rejected(Exception):
-    pass
-
-
-def fetch_item(item: pystac.Item, folder: Path, ctx: _Context) -> Path:
-    """Download the area's window of ``item``'s bands into ``folder`` (see the module doc).
-
-    Raises:
-        AssetHostNotAllowed: an asset href is off the allow-list (checked before any request).
-        DownloadFailed: an asset could not be fetched.
-    """
-    assets = _assets(item)
-    for asset in assets.values():
-        ctx.allow.check(asset.href)
-    manifest = folder / MANIFEST
-    if manifest.is_file() and _same_area(manifest, ctx.bbox, item):
-        return folder
-    folder.mkdir(parents=True, exist_ok=True)
-    manifest.unlink(missing_ok=True)  # incomplete until written again, last
-    collection = item.collection_id or ctx.settings.collection
-    hrefs = {
-        b: ctx.signer.sign(a.href, collection) if ctx.signer else a.href for b, a in assets.items()
-    }
-    whole = folder / ".whole"
-    sources = {b: _local_or_remote(b, a, hrefs[b], whole, ctx) for b, a in assets.items()}
-    bounds = window_of(sources[_REFERENCE], ctx.bbox, ctx.env)
-    if bounds is None:
-        raise _Rejected("the item's rasters miss the area")
-    for band_id, source in sources.items():
-        read_window(source, bounds, folder / f"{band_id}.tif", env=ctx.env)
-        ctx.report.downloaded.append(f"{folder.name}/{band_id}.tif")
-    shutil.rmtree(whole, ignore_errors=True)
-    decision = decide_item_offset(item.properties, item.id)
-    mtd = folder / MTD_NAME
-    if decision.offset_dn is not None:
-        start = _utc(item).isoformat().replace("+00:00", "Z")
-        mtd.write_text(mtd_xml(decision, item_id=item.id, start_time=start), encoding="utf-8")
-    else:
-        mtd.unlink(missing_ok=True)
-    (folder / "stac-item.json").write_text(
-        json.dumps(item.to_dict(), indent=1, sort_keys=True), encoding="utf-8"
-    )
-    record = {
-        "item": item.id,
-        "collection": collection,
-        "stac_url": ctx.settings.url,
-        "bbox_4326": list(ctx.bbox),
-        "window_bounds": list(bounds),
-        "assets": {b: a.href.split("?", 1)[0] for b, a in assets.items()},
-        "offset_dn": decision.offset_dn,
-        "offset_reason": decision.reason,
-    }
-    tmp = folder / f".{MANIFEST}.tmp"
-    tmp.write_text(json.dumps(record, indent=1, sort_keys=True), encoding="utf-8")
-    tmp.replace(manifest)
-    return folder
-
-
 def _ingested_keys(engine: Engine, keys: list[str]) -> set[str]:
     """Those of ``keys`` that the ``scenes`` table holds for source ``stac``."""
     if not keys:
@@ -330,30 +200,6 @@ def _ingested_keys(engine: Engine, keys: list[str]) -> set[str]:
     statement = select(Scene.scene_key).where(Scene.source == "stac", Scene.scene_key.in_(keys))
     with engine.connect() as conn:
         return set(conn.execute(statement).scalars())
-
-
-def _same_area(manifest: Path, bbox: tuple[float, float, float, float], item: pystac.Item) -> bool:
-    try:
-        record = json.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    same = record.get("item") == item.id and record.get("bbox_4326") == list(bbox)
-    return bool(same) and all((manifest.parent / f"{b}.tif").is_file() for b in record["assets"])
-
-
-def _local_or_remote(
-    band_id: str, asset: pystac.Asset, href: str, whole: Path, ctx: _Context
-) -> str | Path:
-    """A COG is read remotely; anything else is downloaded whole (resumable) first."""
-    kind = asset.media_type or ""
-    if _COG in kind.replace(" ", ""):
-        return href
-    whole.mkdir(exist_ok=True)
-    suffix = Path(href.split("?", 1)[0]).suffix or ".tif"
-    dest = whole / f"{band_id}{suffix}"
-    return download_whole(
-        ctx.client, href, dest, retries=ctx.settings.retries, log=ctx.report.attempts
-    )
 
 
 Progress = Callable[[int, int], None]
@@ -399,15 +245,15 @@ def ingest_stac(
         signer = None
         if settings.signs_with_planetary_computer:
             signer = PlanetaryComputerSigner(settings.pc_token_url, client)
-        ctx = _Context(
-            settings, bbox, AllowList.from_settings(settings), client, signer, report,
-            gdal_http_env(settings),
+        ctx = FetchContext(
+            settings, bbox, AllowList.from_settings(settings), client, signer,
+            gdal_http_env(settings), report.downloaded, report.attempts,
         )  # fmt: skip
         for number, item in enumerate(chosen):
             folder = root / folder_name(item)
             try:
                 report.folders.append(str(fetch_item(item, folder, ctx)))
-            except (_Rejected, AssetHostNotAllowed, DownloadFailed, SignedUrlUnavailable) as exc:
+            except (ItemUnusable, AssetHostNotAllowed, DownloadFailed, SignedUrlUnavailable) as exc:
                 reason = exc.message("en") if isinstance(exc, IngestError) else str(exc)
                 report.rejected.append({"item": item.id, "reason": reason})
                 warnings.warn(StacItemRejected(item=item.id, reason=reason), stacklevel=2)

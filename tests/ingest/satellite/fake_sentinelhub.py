@@ -1,6 +1,7 @@
 """A real loopback Sentinel Hub (OAuth, Catalog API, Process API) over the Barbellino clip.
 
-:class:`FakeSentinelHub` runs a threaded ``http.server`` on 127.0.0.1 and a free port serving:
+:class:`FakeSentinelHub` runs a :class:`~tests.ingest.satellite._loopback.LoopbackServer`
+serving:
 
 * ``POST /oauth/token``: OAuth client credentials (form body ``grant_type=client_credentials``,
   ``client_id``, ``client_secret``); tokens expire after :attr:`token_expires_s`, and
@@ -24,7 +25,6 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -36,6 +36,7 @@ from rasterio.io import MemoryFile
 from rasterio.transform import from_bounds
 from rasterio.warp import Resampling, reproject
 
+from tests.ingest.satellite._loopback import LoopbackServer, QuietHandler
 from tests.ingest.satellite.conftest import boa_path, scl_path
 
 CLIENT_ID = "skyground-test"
@@ -59,10 +60,11 @@ def _parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-class FakeSentinelHub:
+class FakeSentinelHub(LoopbackServer):
     """The server; use as a context manager. ``url`` is its base URL, ``token_url`` OAuth's."""
 
     def __init__(self, scenes: list[FakeScene]) -> None:
+        super().__init__(_handler(self))
         self.scenes = scenes
         self.log: list[dict[str, Any]] = []
         self.token_expires_s = 300  # short, like real tokens (CDSE: 10 min)
@@ -73,10 +75,6 @@ class FakeSentinelHub:
         self.tokens: dict[str, float] = {}  # token → monotonic expiry
         self.served_process = 0
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
         self.token_url = f"{self.url}/oauth/token"
         with rasterio.open(boa_path(scenes[0].clip_date)) as ds:
             bounds = ds.bounds
@@ -84,15 +82,6 @@ class FakeSentinelHub:
             *np.asarray(shapely.box(*bounds).exterior.coords).T
         )
         self.footprint = shapely.Polygon(zip(lon, lat, strict=True))
-
-    def __enter__(self) -> FakeSentinelHub:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     def revoke_tokens(self) -> None:
         """End every token issued so far (the next request with one gets 401)."""
@@ -218,23 +207,13 @@ def _band(clip_date: str, band: str, epsg: int, transform: Any, shape: tuple[int
     return target
 
 
-def _handler(fake: FakeSentinelHub) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            return
-
+def _handler(fake: FakeSentinelHub) -> type[QuietHandler]:
+    class Handler(QuietHandler):
         def _send(self, status: int, body: bytes | dict[str, Any], **headers: str) -> None:
             data = body if isinstance(body, bytes) else json.dumps(body).encode()
             kind = "image/tiff" if isinstance(body, bytes) else "application/json"
-            self.send_response(status)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in headers.items():
-                self.send_header(name.replace("_", "-"), value)
-            self.end_headers()
-            self.wfile.write(data)
+            named = {name.replace("_", "-"): value for name, value in headers.items()}
+            self.reply(status, data, kind, named)
             with fake._lock:
                 self._entry["status"] = status
 

@@ -1,6 +1,6 @@
 """A real loopback STAC API with COG assets cut from the Barbellino clip (no mocking).
 
-:class:`FakeStac` runs a threaded ``http.server`` on 127.0.0.1 and a free port serving:
+:class:`FakeStac` runs a :class:`~tests.ingest.satellite._loopback.LoopbackServer` serving:
 
 * ``/`` (landing page, conformance item-search + query + filter) and ``/conformance``;
 * ``/search`` (GET and POST) filtering by collections, bbox, datetime and ``eo:cloud_cover``
@@ -25,7 +25,6 @@ import json
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -35,6 +34,7 @@ import rasterio
 import shapely
 from pyproj import Transformer
 
+from tests.ingest.satellite._loopback import LoopbackServer, QuietHandler
 from tests.ingest.satellite.conftest import boa_path, scl_path
 
 TEMPLATES = Path(__file__).parents[2] / "data" / "stac-s2-l2a"
@@ -117,34 +117,22 @@ def write_band(path: Path, data: np.ndarray, transform: Any, *, cog: bool) -> No
         dst.write(data, 1)
 
 
-class FakeStac:
+class FakeStac(LoopbackServer):
     """The server; use as a context manager. ``url`` is its STAC API landing page."""
 
     def __init__(self, folder: Path, items: list[FakeItem]) -> None:
+        super().__init__(_handler(self))
         self.folder = folder
         self.items = {i.item_id: i for i in items}
         self.log: list[dict[str, str]] = []
         self.truncate_once: set[str] = set()
         self.token_requests = 0
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
         self.files: dict[str, bytes] = {}
         self.served: dict[str, dict[str, Path]] = {}
         for item in items:
             self._write_assets(item)
         self.features = [self._feature(i) for i in items]
-
-    def __enter__(self) -> FakeStac:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     def add(self, item: FakeItem) -> None:
         """Serve one more item from now on (a scene published after the server started)."""
@@ -296,13 +284,8 @@ def _filter_ok(cql: Any, props: dict[str, Any]) -> bool:
     return bool(_OPS[cql["op"]](props.get(left["property"]), right))
 
 
-def _handler(fake: FakeStac) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            return
-
+def _handler(fake: FakeStac) -> type[QuietHandler]:
+    class Handler(QuietHandler):
         def _record(self) -> tuple[str, dict[str, list[str]]]:
             parts = urlsplit(self.path)
             with fake._lock:
@@ -312,12 +295,7 @@ def _handler(fake: FakeStac) -> type[BaseHTTPRequestHandler]:
             return parts.path, parse_qs(parts.query)
 
         def _json(self, data: Any, status: int = 200) -> None:
-            body = json.dumps(data).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self.reply(status, json.dumps(data).encode(), "application/json")
 
         def do_GET(self) -> None:  # noqa: N802
             path, query = self._record()

@@ -28,7 +28,7 @@ from tests.ingest.satellite.fake_sentinelhub import (
     FakeSentinelHub,
 )
 from tests.ingest.satellite.test_ingest_local import _env, data_sums
-from tests.ingest.satellite.test_stac import by_source, run_local
+from tests.ingest.satellite.test_stac import by_source, run_local, scene_facts
 
 INDICES = ("NDVI", "EVI", "SAVI", "NDREI", "GNDVI", "NDMI")
 SCENES = [
@@ -113,6 +113,21 @@ def test_search_and_ingest_give_the_statistics_of_a_local_ingest_of_the_same_pix
     run_local(database_url, home, BARBELLINO)
     original = {k: v[0] for k, v in by_source(plots, "NDVI")["local"].items()}
     assert {k: v[0] for k, v in sh_ndvi.items()} == {k: original[k] for k in sh_ndvi}
+
+
+def test_scene_row_carries_platform_orbit_tile_and_cloud_cover_of_the_catalogue_item(
+    plots: Engine, database_url: str, home: Path
+) -> None:
+    with FakeSentinelHub(SCENES[1:2]) as server:
+        summary = run_sh(sh_env(database_url, home, server))
+        served = json.loads(json.dumps(server.feature(SCENES[1])))  # as sent: tuples → lists
+    folder = Path(summary["sentinelhub"]["folders"][0])
+    assert json.loads((folder / "catalog-items.json").read_text(encoding="utf-8")) == [served]
+    # Sentinel Hub ids are ESA product names: S2A_MSIL2A_<time>_N0213_R022_T32TNR_<time>.SAFE
+    product = served["id"].removesuffix(".SAFE").split("_")
+    props = served["properties"]
+    expected = (props["platform"], int(product[4][1:]), product[5][1:], props["eo:cloud_cover"])
+    assert scene_facts(plots, "sentinelhub") == {folder.name: expected}
 
 
 def test_429_waits_retry_after_then_succeeds(plots: Engine, database_url: str, home: Path) -> None:

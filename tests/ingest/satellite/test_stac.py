@@ -21,11 +21,13 @@ from sqlalchemy import Engine, text
 from typer.testing import CliRunner, Result
 
 from ingest.errors import ImplausibleReflectance
+from ingest.satellite._inputs import read_manifest_scene
 from ingest.satellite.sources import StacItemRejected, group_acquisitions
 from ingest.satellite.sources._radiometry import decide_item_offset
+from ingest.satellite.sources._scene_facts import item_facts, mosaic_facts
 from service.cli import app
 from tests.ingest.satellite.conftest import BARBELLINO
-from tests.ingest.satellite.fake_stac import FakeItem, FakeStac
+from tests.ingest.satellite.fake_stac import ES0_TEMPLATE, PC_TEMPLATE, FakeItem, FakeStac
 from tests.ingest.satellite.test_ingest_local import _env, data_sums, stats
 
 ES0_PRODUCT = "S2A_MSIL2A_20190723T101031_N0213_R022_T32TNR_20190723T125722"
@@ -54,6 +56,13 @@ WRONG_FLAG = FakeItem(
     "S2A_32TNR_20230723_0_L2A", "20190723", "es1", "2023-07-23T10:20:31Z", dn_add=1000,
     properties={"s2:processing_baseline": "05.09", "eo:cloud_cover": 3.0,
                 "earthsearch:boa_offset_applied": True},
+)  # fmt: skip
+
+ES1_2B = FakeItem(
+    "S2B_32TNR_20190728_0_L2A", "20190723", "es1", "2019-07-28T10:20:31Z",
+    properties={"platform": "sentinel-2b", "sat:relative_orbit": 22, "grid:code": "MGRS-32TNR",
+                "s2:processing_baseline": "02.13", "eo:cloud_cover": 7.25,
+                "earthsearch:boa_offset_applied": False},
 )  # fmt: skip
 
 
@@ -148,6 +157,67 @@ def test_two_items_give_the_statistics_of_a_local_ingest_of_the_same_pixels(
     assert {k: v[0] for k, v in by_source(plots, "NDVI")["local"].items()} == {
         k: v[0] for k, v in stac_ndvi.items()
     }
+
+
+def scene_facts(engine: Engine, source: str) -> dict[str, tuple[Any, ...]]:
+    """scene_key → (platform, orbit, tile_id, cloud_cover) of the source's ``scenes`` rows."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT scene_key, platform, orbit, tile_id, cloud_cover FROM scenes"
+                " WHERE source = :source"
+            ),
+            {"source": source},
+        ).all()
+    return {key: tuple(values) for key, *values in rows}
+
+
+def test_scene_rows_carry_platform_orbit_tile_and_cloud_cover_of_the_items(
+    plots: Engine,
+    database_url: str,
+    home: Path,
+    tmp_path: Path,
+) -> None:
+    with fake(tmp_path, ES0_2019, ES1_2B) as server:
+        summary = run_stac(stac_env(database_url, home, server))
+    expected = {}
+    for folder in map(Path, summary["stac"]["folders"]):
+        props = json.loads((folder / "stac-item.json").read_text(encoding="utf-8"))["properties"]
+        # Earth Search v0 names orbit and tile only in the product id: ..._R022_T32TNR_...
+        product = props["sentinel:product_id"].split("_")
+        orbit = props.get("sat:relative_orbit", int(product[4].removeprefix("R")))
+        tile = props.get("grid:code", product[5]).removeprefix("MGRS-").removeprefix("T")
+        expected[folder.name] = (props["platform"], orbit, tile, props["eo:cloud_cover"])
+    assert len(expected) == 2 and scene_facts(plots, "stac") == expected
+    assert {row[0] for row in expected.values()} == {"sentinel-2a", "sentinel-2b"}
+
+
+@pytest.mark.parametrize("template", [ES0_TEMPLATE, PC_TEMPLATE])
+def test_item_facts_read_each_catalogues_keys(template: Path) -> None:
+    item = json.loads(template.read_text(encoding="utf-8"))
+    props = item["properties"]
+    product = str(props.get("sentinel:product_id") or props["s2:product_uri"]).split("_")
+    want = {
+        "platform": props["platform"].lower(),
+        "orbit": props.get("sat:relative_orbit", int(product[4].removeprefix("R"))),
+        "tile_id": props.get("s2:mgrs_tile", product[5].removeprefix("T")),
+        "cloud_cover_pct": props["eo:cloud_cover"],
+    }
+    assert item_facts(props, item["id"]) == want
+
+
+def test_mosaic_facts_keep_what_the_items_agree_on_and_average_the_cloud_cover() -> None:
+    one = item_facts({"eo:cloud_cover": 2.0}, "S2A_MSIL2A_20240501T030521_N0510_R018_T49RFL_x")
+    two = item_facts({"eo:cloud_cover": 6.0}, "S2A_MSIL2A_20240501T030521_N0510_R018_T49RGL_x")
+    want = {"platform": "sentinel-2a", "orbit": 18, "tile_id": None, "cloud_cover_pct": 4.0}
+    assert mosaic_facts([one, two]) == want
+
+
+def test_manifest_scene_values_of_the_wrong_kind_are_left_out(tmp_path: Path) -> None:
+    scene = {"platform": "landsat-9", "orbit": True, "tile_id": "49RFL", "cloud_cover_pct": 120}
+    (tmp_path / "download.json").write_text(json.dumps({"scene": scene}), encoding="utf-8")
+    assert read_manifest_scene(tmp_path) == {"tile_id": "49RFL"}
+    assert read_manifest_scene(tmp_path / "missing") == {}
 
 
 def test_item_with_an_asset_off_the_allow_list_is_rejected_and_the_other_ingested(
