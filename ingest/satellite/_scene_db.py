@@ -8,23 +8,19 @@ through ``COPY`` into a temporary staging table and one ``INSERT ... ON CONFLICT
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
 import geopandas as gpd
-import numpy as np
 import shapely
 from sqlalchemy.orm import Session
 
-from ingest._db import copy_rows, run_sql
+from ingest._db import run_sql
 from ingest.satellite._grid import Grid
 from ingest.satellite._inputs import SceneFiles
 from ingest.satellite.cog import CogInfo
-from ingest.satellite.masks import MaskReason
-from ingest.satellite.stats import FLAG_OUTSIDE_GRID, StatsTable
 
-__all__ = ["plots_touching", "store_stats", "upsert_asset", "upsert_scene"]
+__all__ = ["plots_touching", "upsert_asset", "upsert_scene"]
 
 _STATS_COLUMNS: Final = (
     "plot_id index acquired_at source scene_id mean std min max median p10 p90 valid_weight "
@@ -48,14 +44,20 @@ def upsert_scene(
     clear: float | None,
     record: dict[str, Any],
 ) -> int:
-    """Upsert the ``scenes`` row on (source, scene_key); its id."""
+    """Upsert the ``scenes`` row on (source, scene_key); its id.
+
+    Platform, orbit, tile and cloud cover are those :class:`SceneFiles` carries (file names,
+    ``--orbit`` or a remote source's manifest); unknown ones are stored as NULL.
+    """
     key = {"source": source, "scene_key": scene.scene_key}
     properties = {"files": sorted(p.name for p in _scene_paths(scene))}
     params = {
         **key,
         "platform": scene.platform,
         "acquired_at": scene.acquired_at,
+        "tile_id": scene.tile_id,
         "orbit": scene.orbit,
+        "cloud_cover": scene.cloud_cover_pct,
         "clear_fraction": clear,
         "crs": grid.crs.to_string(),
         "footprint": footprint.wkt,
@@ -87,50 +89,3 @@ def upsert_asset(session: Session, scene_id: int, kind: str, info: CogInfo, stor
         "size_bytes": info.size_bytes,
     }
     run_sql(session=session, name="scene_asset_upsert", params=params)
-
-
-def _num(value: Any) -> float | None:
-    number = float(value)
-    return number if np.isfinite(number) else None
-
-
-def store_stats(
-    session: Session,
-    scene: SceneFiles,
-    source: str,
-    scene_id: int,
-    tables: Mapping[str, StatsTable],
-) -> tuple[int, int]:
-    """COPY the scene's statistics into staging, upsert them, refresh ``plot_latest``."""
-    rows: list[list[Any]] = []
-    plots: set[int] = set()
-    flagged = 0
-    for name, table in tables.items():
-        for k in range(len(table)):
-            if table.flag_reason[k] == FLAG_OUTSIDE_GRID:
-                continue
-            shares = {
-                MaskReason(code).name.lower(): float(share[k])
-                for code, share in sorted(table.masked_shares.items())
-            }
-            stats = [_num(getattr(table, f)[k]) for f in "mean std min max median p10 p90".split()]
-            rows.append(
-                [int(table.plot_id[k]), name, scene.acquired_at, source, scene_id, *stats]
-                + [float(table.valid_weight[k]), int(table.valid_count[k])]
-                + [float(table.total_weight[k]), float(table.clear_fraction[k])]
-                + [json.dumps(shares, sort_keys=True), bool(table.flagged[k])]
-                + [table.flag_reason[k]]
-            )
-            plots.add(int(table.plot_id[k]))
-            flagged += bool(table.flagged[k])
-    if not rows:
-        return 0, 0
-    run_sql(session=session, name="scene_stats_staging")
-    copy_rows(
-        session=session, table="scene_stats_staging", columns=_STATS_COLUMNS, rows=rows,
-        total=len(rows),
-    )  # fmt: skip
-    run_sql(session=session, name="scene_stats_upsert")
-    run_sql(session=session, name="scene_latest_prune")
-    run_sql(session=session, name="scene_latest")
-    return len(plots), flagged

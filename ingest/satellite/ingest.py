@@ -27,7 +27,7 @@ Decisions:
       in Asia/Shanghai). Product metadata with a sensing time is not read for the time.
     * Two observations of one plot with the same key (plot, index, acquired_at, source), e.g.
       overlapping tiles or orbits on one date: the one with the higher clear fraction, then
-      the higher valid weight, is kept; a tie keeps the stored one (``scene_stats_upsert.sql``).
+      the higher valid weight, is kept; a tie keeps the stored one (``scene_stats_store.sql``).
     * ``plot_latest``: the newest unflagged observation per plot and index; ties on time go to
       the higher clear fraction, then valid weight, then source name; a plot and index whose
       every observation is flagged (e.g. after a re-ingest with a stricter threshold) has none.
@@ -54,7 +54,7 @@ from ingest._db import finish_job, start_job
 from ingest.errors import ImplausibleReflectance
 from ingest.satellite._grid import Grid
 from ingest.satellite._inputs import SceneFiles, find_scenes
-from ingest.satellite._scene_db import plots_touching, store_stats, upsert_asset, upsert_scene
+from ingest.satellite._scene_db import plots_touching, upsert_asset, upsert_scene
 from ingest.satellite._scene_raster import (
     CLIP_MARGIN_M,
     clear_fraction,
@@ -63,6 +63,7 @@ from ingest.satellite._scene_raster import (
     write_index,
 )
 from ingest.satellite._scene_raster import footprint as scene_footprint
+from ingest.satellite._stats_db import store_stats
 from ingest.satellite.cog import CogInfo, encode_true_colour
 from ingest.satellite.executor import Executor, InProcessExecutor, Portable
 from ingest.satellite.indices import compute
@@ -260,7 +261,13 @@ def _finish(
         )  # fmt: skip
         for kind, info in cogs.items():
             upsert_asset(session, scene_id, kind, info, store)
-        stored, flagged = store_stats(session, scene, options.source, scene_id, tables)
+        stored, flagged = store_stats(
+            session,
+            acquired_at=scene.acquired_at,
+            source=options.source,
+            scene_id=scene_id,
+            tables=tables,
+        )
     return SceneResult(
         scene_key=scene.scene_key,
         acquired_at=scene.acquired_at.isoformat(),

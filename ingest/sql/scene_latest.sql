@@ -1,14 +1,15 @@
--- Newest unflagged value per plot and index, for the plots of the staged scene. Ties on the
--- time (two sources) go to the higher clear fraction, then valid weight, then source name.
+-- plot_latest upkeep, 2 of 3: a changed, unflagged observation becomes the latest value when
+-- the plot has none, when it is newer, or when it replaces the latest one (same key). A
+-- same-day value from another source is left to scene_latest_recompute (the tie rule).
 INSERT INTO plot_latest AS l (plot_id, index, acquired_at, source, scene_id, mean)
-SELECT DISTINCT ON (s.plot_id, s.index)
-    s.plot_id, s.index, s.acquired_at, s.source, s.scene_id, s.mean
-FROM plot_index_stats AS s
-WHERE NOT s.flagged
-    AND s.mean IS NOT NULL
-    AND s.plot_id IN (SELECT DISTINCT plot_id FROM scene_stats_staging)
-ORDER BY s.plot_id, s.index, s.acquired_at DESC, s.clear_fraction DESC, s.valid_weight DESC,
-    s.source
+SELECT c.plot_id, c.index, CAST(:acquired_at AS timestamptz), CAST(:source AS varchar), CAST(:scene_id AS bigint), c.mean
+FROM scene_stats_changed AS c
+LEFT JOIN plot_latest AS o ON o.plot_id = c.plot_id AND o.index = c.index
+WHERE NOT c.flagged
+    AND c.mean IS NOT NULL
+    AND (o.plot_id IS NULL
+        OR o.acquired_at < CAST(:acquired_at AS timestamptz)
+        OR (o.acquired_at = CAST(:acquired_at AS timestamptz) AND o.source = CAST(:source AS varchar)))
 ON CONFLICT (plot_id, index) DO UPDATE SET
     acquired_at = EXCLUDED.acquired_at,
     source = EXCLUDED.source,

@@ -1,12 +1,9 @@
--- Before scene_latest: drop the latest value of a staged plot and index that has no unflagged
--- observation left (a re-ingest under stricter thresholds flagged its only clear value).
+-- plot_latest upkeep, 1 of 3: a latest value whose observation (this key) is now flagged or
+-- has no mean is dropped (scene_latest_recompute looks for an older one).
 DELETE FROM plot_latest AS l
-WHERE l.plot_id IN (SELECT DISTINCT plot_id FROM scene_stats_staging)
-    AND NOT EXISTS (
-        SELECT 1
-        FROM plot_index_stats AS s
-        WHERE s.plot_id = l.plot_id
-            AND s.index = l.index
-            AND NOT s.flagged
-            AND s.mean IS NOT NULL
-    )
+USING scene_stats_changed AS c
+WHERE l.plot_id = c.plot_id
+    AND l.index = c.index
+    AND l.acquired_at = CAST(:acquired_at AS timestamptz)
+    AND l.source = CAST(:source AS varchar)
+    AND (c.flagged OR c.mean IS NULL)

@@ -1,0 +1,66 @@
+-- Staged statistics of one scene (CAST(:acquired_at AS timestamptz), CAST(:source AS varchar), CAST(:scene_id AS bigint)) into plot_index_stats.
+-- The same scene again: update only what changed. Another scene with the same key (a second
+-- tile or orbit over the plot on that date): keep the observation with the higher clear
+-- fraction, then the higher valid weight; a tie keeps the stored one. The rows inserted or
+-- changed go to scene_stats_changed (plot_latest is kept from those alone).
+WITH written AS (
+    INSERT INTO plot_index_stats AS s (
+        plot_id, index, acquired_at, source, scene_id, mean, std, min, max, median, p10, p90,
+        valid_weight, valid_count, total_weight, clear_fraction, masked_shares, flagged,
+        flag_reason
+    )
+    SELECT g.plot_id, g.index, CAST(:acquired_at AS timestamptz), CAST(:source AS varchar), CAST(:scene_id AS bigint),
+        NULLIF(g.mean, 'NaN'), NULLIF(g.std, 'NaN'), NULLIF(g.min, 'NaN'),
+        NULLIF(g.max, 'NaN'), NULLIF(g.median, 'NaN'), NULLIF(g.p10, 'NaN'),
+        NULLIF(g.p90, 'NaN'), g.valid_weight, g.valid_count, g.total_weight, g.clear_fraction,
+        jsonb_strip_nulls(jsonb_build_object(
+        'nodata', NULLIF(g.share_nodata, 'NaN'),
+        'defective', NULLIF(g.share_defective, 'NaN'),
+        'dark_or_terrain_shadow', NULLIF(g.share_dark_or_terrain_shadow, 'NaN'),
+        'cloud_shadow', NULLIF(g.share_cloud_shadow, 'NaN'),
+        'cloud', NULLIF(g.share_cloud, 'NaN'),
+        'cirrus', NULLIF(g.share_cirrus, 'NaN'),
+        'snow', NULLIF(g.share_snow, 'NaN'),
+        'unclassified', NULLIF(g.share_unclassified, 'NaN'),
+        'dilated', NULLIF(g.share_dilated, 'NaN')
+        )),
+        g.flagged,
+        CASE g.flag_code
+            WHEN 1 THEN 'few_pixels'
+            WHEN 2 THEN 'low_clear_fraction'
+            WHEN 3 THEN 'no_valid_pixels'
+        END
+    FROM scene_stats_staging AS g
+    ON CONFLICT (plot_id, index, acquired_at, source) DO UPDATE SET
+        scene_id = EXCLUDED.scene_id,
+        mean = EXCLUDED.mean,
+        std = EXCLUDED.std,
+        min = EXCLUDED.min,
+        max = EXCLUDED.max,
+        median = EXCLUDED.median,
+        p10 = EXCLUDED.p10,
+        p90 = EXCLUDED.p90,
+        valid_weight = EXCLUDED.valid_weight,
+        valid_count = EXCLUDED.valid_count,
+        total_weight = EXCLUDED.total_weight,
+        clear_fraction = EXCLUDED.clear_fraction,
+        masked_shares = EXCLUDED.masked_shares,
+        flagged = EXCLUDED.flagged,
+        flag_reason = EXCLUDED.flag_reason
+    WHERE (
+        s.scene_id = EXCLUDED.scene_id
+        AND (s.mean, s.std, s.min, s.max, s.median, s.p10, s.p90, s.valid_weight,
+            s.valid_count, s.total_weight, s.clear_fraction, s.masked_shares, s.flagged,
+            s.flag_reason)
+        IS DISTINCT FROM (EXCLUDED.mean, EXCLUDED.std, EXCLUDED.min, EXCLUDED.max,
+            EXCLUDED.median, EXCLUDED.p10, EXCLUDED.p90, EXCLUDED.valid_weight,
+            EXCLUDED.valid_count, EXCLUDED.total_weight, EXCLUDED.clear_fraction,
+            EXCLUDED.masked_shares, EXCLUDED.flagged, EXCLUDED.flag_reason)
+    ) OR (
+        s.scene_id <> EXCLUDED.scene_id
+        AND (EXCLUDED.clear_fraction, EXCLUDED.valid_weight) > (s.clear_fraction, s.valid_weight)
+    )
+    RETURNING s.plot_id, s.index, s.mean, s.flagged
+)
+INSERT INTO scene_stats_changed (plot_id, index, mean, flagged)
+SELECT plot_id, index, mean, flagged FROM written

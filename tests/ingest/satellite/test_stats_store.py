@@ -1,0 +1,175 @@
+"""Storing statistics (binary COPY, upsert, plot_latest upkeep) against a Python model.
+
+A random sequence of scene stores — three dates, two sources, two scenes per date and
+source (same key: a second tile), ties on clear fraction and valid weight, flagged rows,
+rows without a mean, re-stores with changed values — is applied to the database and to a
+plain-Python model of the rules written in ``ingest.satellite.ingest``. After every store
+the stored observations and every plot's latest values must equal the model's.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pytest
+from sqlalchemy import Engine, text
+
+from ingest.satellite._stats_db import store_stats
+from ingest.satellite.masks import MaskReason
+from ingest.satellite.stats import (
+    FLAG_FEW_PIXELS,
+    FLAG_LOW_CLEAR_FRACTION,
+    FLAG_NO_VALID_PIXELS,
+    FLAG_OUTSIDE_GRID,
+    StatsTable,
+)
+from models.db import session_scope
+
+INDICES = ("NDVI", "EVI")
+DATES = tuple(datetime(2025, 5, d, 3, tzinfo=UTC) for d in (1, 6, 11))
+SOURCES = ("local", "stac")
+REASONS = (None, FLAG_FEW_PIXELS, FLAG_LOW_CLEAR_FRACTION, FLAG_NO_VALID_PIXELS)
+Key = tuple[int, str, datetime, str]
+
+
+def _scene(engine: Engine, source: str, key: str, when: datetime) -> int:
+    with engine.begin() as conn:
+        return int(
+            conn.execute(
+                text(
+                    "INSERT INTO scenes (source, scene_key, acquired_at, footprint) VALUES"
+                    " (:s, :k, :t, ST_Multi(ST_MakeEnvelope(9.9, 46.0, 10.0, 46.1, 4326)))"
+                    " ON CONFLICT (source, scene_key) DO UPDATE SET source = EXCLUDED.source"
+                    " RETURNING id"
+                ),
+                {"s": source, "k": key, "t": when},
+            ).scalar_one()
+        )
+
+
+def _table(rng: random.Random, plot_ids: list[int]) -> StatsTable:
+    n = len(plot_ids)
+    reasons = [rng.choice(REASONS + (None, None)) for _ in range(n)]
+    reasons[rng.randrange(n)] = FLAG_OUTSIDE_GRID  # never stored
+    mean = np.array([rng.choice([rng.random(), rng.random(), np.nan]) for _ in range(n)])
+    flagged = np.array([r is not None for r in reasons])
+    total = np.array([0.0 if r == FLAG_OUTSIDE_GRID else 20.0 for r in reasons])
+    return StatsTable(
+        plot_id=np.array(plot_ids),
+        mean=mean,
+        std=mean / 10,
+        min=mean - 0.1,
+        max=mean + 0.1,
+        median=mean,
+        p10=mean - 0.05,
+        p90=mean + 0.05,
+        valid_weight=np.array([rng.choice([10.0, 12.0]) for _ in range(n)]),
+        valid_count=np.array([rng.randrange(20) for _ in range(n)], dtype=np.int64),
+        total_weight=total,
+        clear_fraction=np.array([rng.choice([0.5, 0.8]) for _ in range(n)]),
+        masked_shares={MaskReason.CLOUD: np.array([rng.random() / 2 for _ in range(n)])},
+        flagged=flagged,
+        flag_reason=np.array(reasons, dtype=object),
+    )
+
+
+def _model_store(model: dict[Key, dict[str, Any]], row: dict[str, Any], key: Key) -> None:
+    """The upsert rule: same scene replaces; another scene only when clearer (then heavier)."""
+    old = model.get(key)
+    if old is None or old["scene_id"] == row["scene_id"]:
+        model[key] = row
+    elif (row["clear_fraction"], row["valid_weight"]) > (
+        old["clear_fraction"],
+        old["valid_weight"],
+    ):
+        model[key] = row
+
+
+def _model_latest(model: dict[Key, dict[str, Any]]) -> dict[tuple[int, str], tuple[Any, ...]]:
+    best: dict[tuple[int, str], tuple[Any, ...]] = {}
+    order: dict[tuple[int, str], tuple[Any, ...]] = {}
+    for (plot, index, when, source), row in model.items():
+        if row["flagged"] or row["mean"] is None:
+            continue
+        # newest, then clearer, then heavier, then the first source name
+        rank = (when, row["clear_fraction"], row["valid_weight"], [-ord(c) for c in source])
+        if (plot, index) not in order or rank > order[(plot, index)]:
+            order[(plot, index)] = rank
+            best[(plot, index)] = (when, source, row["scene_id"], row["mean"])
+    return best
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_stores_keep_observations_and_latest_values_as_the_rules_say(
+    plots: Engine, seed: int
+) -> None:
+    rng = random.Random(seed)
+    with plots.connect() as conn:
+        plot_ids = [int(i) for i in conn.execute(text("SELECT id FROM plots ORDER BY id")).scalars()]
+    model: dict[Key, dict[str, Any]] = {}
+    last: dict[tuple[datetime, str, str], dict[str, StatsTable]] = {}
+    for _ in range(30):
+        when, source = rng.choice(DATES), rng.choice(SOURCES)
+        scene_key = f"{source}-{when:%d}-{rng.choice('ab')}"
+        scene_id = _scene(plots, source, scene_key, when)
+        previous = last.get((when, source, scene_key))
+        if previous is not None and rng.random() < 0.3:
+            tables = previous  # the same scene again, unchanged
+        else:
+            tables = {name: _table(rng, plot_ids) for name in INDICES}
+        last[(when, source, scene_key)] = tables
+        with session_scope(plots) as session:
+            with_rows, flagged = store_stats(
+                session, acquired_at=when, source=source, scene_id=scene_id, tables=tables
+            )
+        stored = 0
+        for name, table in tables.items():
+            for k, plot in enumerate(table.plot_id):
+                if table.flag_reason[k] == FLAG_OUTSIDE_GRID:
+                    continue
+                stored += bool(table.flagged[k])
+                mean = float(table.mean[k])
+                row = {
+                    "scene_id": scene_id,
+                    "mean": None if np.isnan(mean) else mean,
+                    "clear_fraction": float(table.clear_fraction[k]),
+                    "valid_weight": float(table.valid_weight[k]),
+                    "flagged": bool(table.flagged[k]),
+                    "flag_reason": table.flag_reason[k],
+                    "cloud": float(table.masked_shares[MaskReason.CLOUD][k]),
+                }
+                _model_store(model, row, (int(plot), name, when, source))
+        assert flagged == stored
+        assert with_rows == len(
+            {int(p) for t in tables.values() for p, r in zip(t.plot_id, t.flag_reason, strict=True)
+             if r != FLAG_OUTSIDE_GRID}
+        )  # fmt: skip
+
+        with plots.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT plot_id, index, acquired_at, source, scene_id, mean, clear_fraction,"
+                    " valid_weight, flagged, flag_reason, masked_shares FROM plot_index_stats"
+                )
+            ).all()
+            latest = conn.execute(
+                text("SELECT plot_id, index, acquired_at, source, scene_id, mean FROM plot_latest")
+            ).all()
+        got = {
+            (r.plot_id, r.index, r.acquired_at, r.source): {
+                "scene_id": r.scene_id,
+                "mean": r.mean,
+                "clear_fraction": r.clear_fraction,
+                "valid_weight": r.valid_weight,
+                "flagged": r.flagged,
+                "flag_reason": r.flag_reason,
+                "cloud": json.loads(json.dumps(r.masked_shares))["cloud"],
+            }
+            for r in rows
+        }
+        assert got == model
+        assert {(r.plot_id, r.index): tuple(r[2:]) for r in latest} == _model_latest(model)
