@@ -109,7 +109,8 @@ def test_random_stores_keep_observations_and_latest_values_as_the_rules_say(
 ) -> None:
     rng = random.Random(seed)
     with plots.connect() as conn:
-        plot_ids = [int(i) for i in conn.execute(text("SELECT id FROM plots ORDER BY id")).scalars()]
+        ids = conn.execute(text("SELECT id FROM plots ORDER BY id")).scalars()
+        plot_ids = [int(i) for i in ids]
     model: dict[Key, dict[str, Any]] = {}
     last: dict[tuple[datetime, str, str], dict[str, StatsTable]] = {}
     for _ in range(30):
