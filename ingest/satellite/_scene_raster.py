@@ -1,22 +1,19 @@
-"""Raster side of a scene ingest: footprint, clip window, COG writes, clear fraction."""
+"""Raster side of a scene ingest: footprint, clip window, clear fraction."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import geopandas as gpd
 import numpy as np
 import shapely
 from pyproj import Transformer
 from rasterio.windows import Window, from_bounds
-from rasterio.windows import transform as window_transform
 
 from ingest.satellite._grid import Grid
-from ingest.satellite.cog import CogInfo, write_cog
 from ingest.satellite.stats import StatsTable
 
-__all__ = ["CLIP_MARGIN_M", "clear_fraction", "clip_window", "footprint", "write", "write_index"]
+__all__ = ["CLIP_MARGIN_M", "clear_fraction", "clip_window", "footprint"]
 
 #: Margin around the plots' extent kept in the COGs (metres, the scene CRS's unit).
 CLIP_MARGIN_M: Final = 50.0
@@ -45,23 +42,6 @@ def clip_window(grid: Grid, plots: gpd.GeoDataFrame) -> Window:
     wanted = from_bounds(xmin - m, ymin - m, xmax + m, ymax + m, grid.transform)
     snapped = wanted.round_offsets(op="floor").round_lengths(op="ceil")
     return snapped.intersection(full)
-
-
-def write_index(path: Path, values: np.ndarray, grid: Grid, window: Window, spec: Any) -> CogInfo:
-    scaling = spec.scaling
-    return write(path, scaling.encode(values), grid, window, scaling.nodata, scaling)
-
-
-def write(
-    path: Path, data: np.ndarray, grid: Grid, window: Window, nodata: float, scaling: Any
-) -> CogInfo:
-    r0, c0 = int(window.row_off), int(window.col_off)
-    h, w = int(window.height), int(window.width)
-    clipped = data[..., r0 : r0 + h, c0 : c0 + w]
-    transform = window_transform(window, grid.transform)
-    return write_cog(
-        path, clipped, crs=grid.crs, transform=transform, nodata=nodata, scaling=scaling
-    )
 
 
 def clear_fraction(table: StatsTable | None, *, mask_clear: float) -> float | None:

@@ -2,8 +2,10 @@
 
 Index rasters are stored as int16 (``value = stored × 1e-4``, nodata −32768, the catalogue's
 :class:`~models.indices.scaling.Scaling`); true colour as uint8 (reflectance 0–0.3 → 1–255,
-0 = nodata). Both are written with rio-cogeo's ``cog_translate`` (deflate, 256 px blocks,
-overviews by averaging where the raster is larger than one block).
+0 = nodata). Both are written by GDAL's COG driver (:data:`COMPRESSION` with the horizontal
+predictor, 256 px blocks, overviews by averaging down to one block, at least one), from an
+array (:func:`write_cog`) or from a GeoTIFF on disk filled strip by strip
+(:func:`cog_from_file`, for whole scenes).
 
 Atomic: the COG is written to a temporary name in the destination folder
 (``.<name>.tmp-<pid>``), flushed with ``fsync`` and moved over the final name with
@@ -23,16 +25,21 @@ from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
+import rasterio
 from rasterio.crs import CRS
 from rasterio.io import MemoryFile
+from rasterio.shutil import copy
 from rasterio.transform import Affine
-from rio_cogeo.cogeo import cog_translate
-from rio_cogeo.profiles import cog_profiles
 
 from models.indices.scaling import Scaling
 
-__all__ = ["TRUE_COLOUR_MAX", "CogInfo", "encode_true_colour", "write_cog"]
+__all__ = ["TRUE_COLOUR_MAX", "CogInfo", "cog_from_file", "encode_true_colour", "write_cog"]
 
+#: Block compression of the COGs: ZSTD at its fastest level compresses the int16 index
+#: steps as small as DEFLATE level 6 (with the horizontal predictor) in about a third of
+#: the time, and decodes faster for tiles; GDAL has read it since 2.3 (QGIS, rio-tiler).
+COMPRESSION: Final = "ZSTD"
+COMPRESSION_LEVEL: Final = 1
 #: Reflectance mapped to 255 in the true-colour COG.
 TRUE_COLOUR_MAX: Final = 0.3
 
@@ -88,11 +95,6 @@ def write_cog(
     """
     stack = data if data.ndim == 3 else data[np.newaxis]
     count, height, width = stack.shape
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # A writer killed earlier left its temporary file: it was never visible, remove it.
-    for stale in path.parent.glob(f".{path.name}.tmp-*"):
-        stale.unlink(missing_ok=True)
-    temp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     src_profile = {
         "driver": "GTiff",
         "dtype": str(stack.dtype),
@@ -103,53 +105,79 @@ def write_cog(
         "transform": transform,
         "nodata": nodata,
     }
-    profile = dict(cog_profiles["deflate"])
-    profile.update(blockxsize=256, blockysize=256, predictor=2)
+    with MemoryFile() as memory:
+        with memory.open(**src_profile) as dst:
+            dst.write(stack)
+            if scaling is not None:
+                dst.scales = (scaling.scale,) * count
+                dst.offsets = (scaling.offset,) * count
+        with memory.open() as src:
+            return _translate(src, path, nodata=nodata, scaling=scaling)
+
+
+def cog_from_file(
+    path: Path, source: Path, *, nodata: float, scaling: Scaling | None = None
+) -> CogInfo:
+    """Write the COG ``path`` from a GeoTIFF on disk (stored values, grid, scale and offset).
+
+    For rasters too large to hold: the source is read block by block, overviews are built
+    in a temporary file beside it.
+    """
+    with rasterio.open(source) as src:
+        return _translate(src, path, nodata=nodata, scaling=scaling)
+
+
+def _translate(src: Any, path: Path, *, nodata: float, scaling: Scaling | None) -> CogInfo:
+    """GDAL's COG driver from an open dataset to ``path``, atomically (module docstring)."""
+    height, width = src.height, src.width
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # A writer killed earlier left its temporary file: it was never visible, remove it.
+    for stale in path.parent.glob(f".{path.name}.tmp-*"):
+        stale.unlink(missing_ok=True)
+    temp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        with MemoryFile() as memory:
-            with memory.open(**src_profile) as dst:
-                dst.write(stack)
-                if scaling is not None:
-                    dst.scales = (scaling.scale,) * count
-                    dst.offsets = (scaling.offset,) * count
-            with memory.open() as src:
-                cog_translate(
-                    src,
-                    str(temp),
-                    profile,
-                    nodata=nodata,
-                    overview_level=_overview_levels(height, width),
-                    overview_resampling="average",
-                    in_memory=True,
-                    quiet=True,
-                    use_cog_driver=False,
-                    # No tags from rio-cogeo beyond its fixed ones: nothing varies between runs.
-                    additional_cog_metadata=None,
-                )
+        with rasterio.Env(GDAL_NUM_THREADS="ALL_CPUS"):
+            copy(
+                src,
+                str(temp),
+                driver="COG",
+                COMPRESS=COMPRESSION,
+                LEVEL=COMPRESSION_LEVEL,
+                PREDICTOR="2",
+                BLOCKSIZE=256,
+                OVERVIEWS="IGNORE_EXISTING",
+                OVERVIEW_COUNT=_overview_levels(height, width),
+                OVERVIEW_RESAMPLING="AVERAGE",
+                # Threads compress blocks independently, written in order: same bytes.
+                NUM_THREADS="ALL_CPUS",
+            )
         with open(temp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(temp, path)
         _fsync_dir(path.parent)
     finally:
         temp.unlink(missing_ok=True)
-    content = path.read_bytes()
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
     return CogInfo(
         path=path,
-        sha256=hashlib.sha256(content).hexdigest(),
-        dtype=str(stack.dtype),
+        sha256=digest.hexdigest(),
+        dtype=str(src.dtypes[0]),
         scale=scaling.scale if scaling else 1.0,
         offset=scaling.offset if scaling else 0.0,
         nodata=nodata,
         width=width,
         height=height,
-        size_bytes=len(content),
+        size_bytes=path.stat().st_size,
     )
 
 
 def _overview_levels(height: int, width: int) -> int:
     """Halvings until the raster fits one 256 px block; at least one, so every COG has one.
 
-    rio-cogeo's default builds none for a raster smaller than a block (a clip of a few
+    GDAL's COG driver builds none for a raster smaller than a block (a clip of a few
     hundred metres), and tile readers then warn about a COG without overviews.
     """
     levels, size = 0, max(height, width)

@@ -3,9 +3,11 @@
 Per scene: the radiometry is decided (:func:`decide_radiometry`) and judged on vegetated
 pixels; the SCL is masked with reasons on its own 20 m grid and moved to the 10 m bands
 (nearest); each index is computed as float32 reflectance maths with NaN where invalid or
-masked. Index COGs (int16, ``value = stored × 1e-4``, nodata −32768) and a true-colour COG
-(B04, B03, B02 as uint8, reflectance 0–0.3 → 1–255, 0 nodata) are clipped to the plots'
-extent plus :data:`CLIP_MARGIN_M` and written atomically and byte-reproducibly under
+masked. All of it runs in row strips (:mod:`ingest.satellite._strips`), so memory is one
+strip plus one value per plot pixel, whatever the scene size. Index COGs (int16,
+``value = stored × 1e-4``, nodata −32768) and a true-colour COG (B04, B03, B02 as uint8,
+reflectance 0–0.3 → 1–255, 0 nodata) are clipped to the plots' extent plus
+:data:`CLIP_MARGIN_M` and written atomically and byte-reproducibly under
 ``SKYGROUND_HOME/rasters/<source>/<scene_key>/<INDEX>.tif`` (:mod:`ingest.satellite.cog`).
 
 Database, one transaction per scene: the ``scenes`` row (key ``(source, scene_key)``;
@@ -46,12 +48,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any, ClassVar, Final
 
-import numpy as np
 import shapely
 from sqlalchemy import Engine, update
 
 from ingest._db import finish_job, start_job
-from ingest.errors import ImplausibleReflectance
+from ingest.errors import ImplausibleReflectance, UnknownBand
 from ingest.satellite._grid import Grid
 from ingest.satellite._inputs import SceneFiles, find_scenes
 from ingest.satellite._scene_db import plots_touching, upsert_asset, upsert_scene
@@ -59,31 +60,21 @@ from ingest.satellite._scene_raster import (
     CLIP_MARGIN_M,
     clear_fraction,
     clip_window,
-    write,
-    write_index,
 )
 from ingest.satellite._scene_raster import footprint as scene_footprint
 from ingest.satellite._stats_db import store_stats
-from ingest.satellite.cog import CogInfo, encode_true_colour
+from ingest.satellite._strips import BandSource, SceneStrips
+from ingest.satellite.cog import CogInfo
 from ingest.satellite.executor import Executor, InProcessExecutor, Portable
-from ingest.satellite.indices import compute
-from ingest.satellite.masks import MaskReason, align_scl, scl_mask
 from ingest.satellite.metadata import read_mtd
 from ingest.satellite.radiometry import (
-    Radiometry,
-    RadiometryCheck,
-    check_radiometry,
     decide_radiometry,
 )
 from ingest.satellite.read import (
     SEN2R_BOA_BANDS,
-    BandSet,
-    read_band_files,
-    read_multiband,
-    read_scl,
 )
 from ingest.satellite.settings import SatelliteSettings
-from ingest.satellite.stats import StatsTable, compute_coverage, plot_statistics
+from ingest.satellite.stats import StatsTable, compute_coverage, sample_statistics
 from models.db import engine_for, session_scope
 from models.errors import SkyGroundError, SkyGroundWarning
 from models.indices import Platform, get_index, indices_for
@@ -291,47 +282,44 @@ def _prepare(
     available = _available_bands(scene, options)
     names = _indices(options.indices, available)
     needed = sorted({b for n in names for b in get_index(n).bands} | set(_TRUE_COLOUR_BANDS))
-    bands = _read(scene, options, radiometry, [b for b in needed if b in available])
-    grid = bands.grid
-    native = read_scl(scene.scl)
-    mask = scl_mask(
-        native.values,
+    work = SceneStrips(
+        bands=_band_sources(scene, options, [b for b in needed if b in available]),
+        scl=scene.scl,
+        radiometry=radiometry,
+        names=names,
         mask_unclassified=options.satellite.mask_scl_7,
         dilation_px=options.satellite.mask_dilation_px,
     )
-    like = next(iter(bands.bands.values()))
-    reasons = align_scl(native.copy(data=mask.reason), like).values.astype(np.uint8)
-    scl10 = align_scl(native, like).values
-    check = _check(radiometry, bands, scl10)
+    with work.open() as opened:
+        grid = opened.grid
+        footprint = scene_footprint(grid)
+        with session_scope(engine) as session:
+            plots = plots_touching(session, footprint)
+        coverage = compute_coverage(plots, grid, id_column="id") if len(plots) else None
+        done = opened.run(
+            coverage=coverage,
+            window=clip_window(grid, plots),
+            folder=store / options.source / scene.scene_key,
+            true_colour=_TRUE_COLOUR_BANDS,
+            true_colour_kind=TRUE_COLOUR,
+        )
+    tables: dict[str, StatsTable] = {}
+    if coverage is not None:
+        for name in names:
+            tables[name] = sample_statistics(
+                coverage,
+                done.samples.pop(name),
+                done.reason_samples,
+                min_valid_pixels=MIN_VALID_PIXELS,
+                min_clear_fraction=options.satellite.min_clear_fraction,
+            )
+    check = done.check
     verdict = check.plausibility
     notes: list[ImplausibleReflectance | LowClearScene] = []
     if check.contradiction:
         notes.append(check.warning())
-    footprint = scene_footprint(grid)
-    with session_scope(engine) as session:
-        plots = plots_touching(session, footprint)
-    coverage = compute_coverage(plots, grid, id_column="id") if len(plots) else None
-    window = clip_window(grid, plots)
-    folder = store / options.source / scene.scene_key
-    tables: dict[str, StatsTable] = {}
-    cogs: dict[str, CogInfo] = {}
-    for name in names:
-        spec = get_index(name)
-        values = compute(spec.name, bands.bands).values.astype(np.float32)
-        values = np.where(reasons != MaskReason.CLEAR, np.nan, values).astype(np.float32)
-        if coverage is not None:
-            tables[spec.name] = plot_statistics(
-                coverage,
-                values,
-                reasons,
-                min_valid_pixels=MIN_VALID_PIXELS,
-                min_clear_fraction=options.satellite.min_clear_fraction,
-            )
-        cogs[spec.name] = write_index(folder / f"{spec.name}.tif", values, grid, window, spec)
-    colour = encode_true_colour(*(bands[b].values for b in _TRUE_COLOUR_BANDS))
-    cogs[TRUE_COLOUR] = write(folder / f"{TRUE_COLOUR}.tif", colour, grid, window, 0, None)
     first = next(iter(tables.values()), None)
-    clear = clear_fraction(first, mask_clear=float(np.mean(reasons == MaskReason.CLEAR)))
+    clear = clear_fraction(first, mask_clear=done.clear_pixels / max(done.pixels, 1))
     if clear is not None and clear < options.satellite.warn_clear_fraction:
         notes.append(LowClearScene(scene=scene.scene_key, clear=f"{clear:.0%}"))
     record = {
@@ -351,7 +339,7 @@ def _prepare(
         footprint=footprint,
         clear=clear,
         record=record,
-        cogs=cogs,
+        cogs=done.cogs,
         tables=tables,
         notes=tuple(Portable.of(note) for note in notes),
     )
@@ -361,16 +349,6 @@ class LowClearScene(SkyGroundWarning):
     """Less of the scene (over the plots) is clear than ``SKYGROUND_INGEST_WARN_CLEAR_FRACTION``."""
 
     key: ClassVar[str] = "ingest_satellite_warning_low_clear"
-
-
-def _check(radiometry: Radiometry, bands: BandSet, scl: np.ndarray) -> RadiometryCheck:
-    """Judge the radiometry on the DN the reflectance came from (exact: DN are integers)."""
-    dn = {}
-    for name in ("red", "nir"):
-        refl = bands[name].values.astype(np.float64)
-        raw = np.rint(refl * radiometry.quantification - radiometry.offset_for(name))
-        dn[name] = np.where(np.isfinite(raw), raw, 0).clip(0, 65535).astype(np.uint16)
-    return check_radiometry(radiometry, red_dn=dn["red"], nir_dn=dn["nir"], scl=scl, warn=False)
 
 
 def _available_bands(scene: SceneFiles, options: IngestOptions) -> set[str]:
@@ -385,10 +363,15 @@ def _indices(requested: tuple[str, ...] | None, available: set[str]) -> tuple[st
     return tuple(s.name for s in specs if set(s.bands) <= available)
 
 
-def _read(
-    scene: SceneFiles, options: IngestOptions, radiometry: Radiometry, needed: list[str]
-) -> BandSet:
+def _band_sources(
+    scene: SceneFiles, options: IngestOptions, needed: list[str]
+) -> dict[str, BandSource]:
+    """Where each needed band is: the BOA stack and its band number, or its own file."""
     if scene.boa is not None:
-        return read_multiband(scene.boa, options.band_map, radiometry=radiometry, bands=needed)
+        numbers = {band(k).name: int(n) for k, n in options.band_map.items()}
+        missing = [n for n in needed if n not in numbers]
+        if missing:
+            raise UnknownBand(band=", ".join(missing))
+        return {n: BandSource(scene.boa, numbers[n]) for n in needed}
     files = {band(k).name: p for k, p in scene.band_files.items()}
-    return read_band_files({n: files[n] for n in needed}, radiometry=radiometry)
+    return {n: BandSource(files[n]) for n in needed}

@@ -49,6 +49,7 @@ __all__ = [
     "Verdict",
     "check_radiometry",
     "decide_radiometry",
+    "judge_medians",
     "plausibility",
 ]
 
@@ -311,6 +312,18 @@ def plausibility(
     if count < min_pixels:
         return Plausibility(Verdict.UNDECIDED, None, None, count)
     red_median, nir_median = float(np.median(r[veg])), float(np.median(n[veg]))
+    return judge_medians(red_median, nir_median, count, red_range=red_range, nir_range=nir_range)
+
+
+def judge_medians(
+    red_median: float,
+    nir_median: float,
+    count: int,
+    *,
+    red_range: tuple[float, float] = RED_RANGE,
+    nir_range: tuple[float, float] = NIR_RANGE,
+) -> Plausibility:
+    """The verdict on the medians of ``count`` (enough) clear vegetated pixels."""
     if red_median < red_range[0] or nir_median < nir_range[0]:
         verdict = Verdict.TOO_DARK
     elif red_median > red_range[1] or nir_median > nir_range[1]:

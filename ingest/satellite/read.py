@@ -28,7 +28,14 @@ from ingest.satellite._grid import Grid, to_dataarray, warp
 from ingest.satellite.radiometry import L2A_NODATA_DN, Radiometry
 from models.indices import Band, band
 
-__all__ = ["SEN2R_BOA_BANDS", "BandSet", "read_band_files", "read_multiband", "read_scl"]
+__all__ = [
+    "SEN2R_BOA_BANDS",
+    "BandSet",
+    "open_checked",
+    "read_band_files",
+    "read_multiband",
+    "read_scl",
+]
 
 #: sen2r's ``*_BOA_10.tif`` layout: Sentinel-2 band id → 1-based band number.
 SEN2R_BOA_BANDS: Final[Mapping[str, int]] = MappingProxyType(
@@ -72,7 +79,7 @@ def _band(name: str) -> Band:
 _DRIVER: Final = "GTiff"
 
 
-def _open(path: str | Path) -> rasterio.DatasetReader:
+def open_checked(path: str | Path) -> rasterio.DatasetReader:
     """Open a local GeoTIFF whose declared size fits the memory budget.
 
     Raises:
@@ -160,7 +167,7 @@ def read_multiband(
     for name in wanted:
         if name not in numbers:
             raise UnknownBand(band=name)
-    with _open(path) as ds:
+    with open_checked(path) as ds:
         grid = Grid.of(ds)
         out = {}
         for name in wanted:
@@ -201,7 +208,7 @@ def read_band_files(
     read: dict[str, tuple[xr.DataArray, Grid]] = {}
     for key, path in paths.items():
         b = _band(key)
-        with _open(path) as ds:
+        with open_checked(path) as ds:
             g = Grid.of(ds)
             dn = _read(ds, 1, masked=True)
         read[b.name] = (_reflectance(dn, b, g, radiometry, nodata_dn, str(path)), g)
@@ -227,7 +234,7 @@ def read_scl(path: str | Path) -> xr.DataArray:
     Raises:
         SourceMissing: no such file.
     """
-    with _open(path) as ds:
+    with open_checked(path) as ds:
         grid = Grid.of(ds)
         values = _read(ds, 1, masked=False).astype(np.uint8)
     return to_dataarray(values, grid, name="scl", attrs={"long_name": "SCL", "source": str(path)})

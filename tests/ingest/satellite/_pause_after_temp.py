@@ -1,8 +1,8 @@
 """Run the ``skyground`` CLI, pausing each time a COG sits complete under its temporary name.
 
 For the crash test: ``python _pause_after_temp.py SECONDS ARGS…`` runs ``skyground ARGS…``,
-but once rio-cogeo has written a COG to the temporary file and before
-:func:`ingest.satellite.cog.write_cog` moves it over the final name, it sleeps SECONDS, so
+but once GDAL has written a COG to the temporary file and before
+:mod:`ingest.satellite.cog` moves it over the final name, it sleeps SECONDS, so
 the test can SIGKILL the process while only the temporary file exists. The pause lives here,
 not in the production code.
 """
@@ -19,16 +19,16 @@ from service.cli import main
 
 
 def pause_after_temp(seconds: float) -> None:
-    """Wrap :mod:`ingest.satellite.cog`'s ``cog_translate`` to sleep after it returns."""
-    translate = cog.cog_translate
+    """Wrap :mod:`ingest.satellite.cog`'s ``copy`` (GDAL's) to sleep after it returns."""
+    write = cog.copy
 
-    @functools.wraps(translate)
-    def cog_translate(*args: Any, **kwargs: Any) -> Any:
-        result = translate(*args, **kwargs)
+    @functools.wraps(write)
+    def copy(*args: Any, **kwargs: Any) -> Any:
+        result = write(*args, **kwargs)
         time.sleep(seconds)
         return result
 
-    cog.cog_translate = cog_translate
+    cog.copy = copy
 
 
 if __name__ == "__main__":
