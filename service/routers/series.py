@@ -4,6 +4,7 @@
 
 import csv
 import io
+import json
 from datetime import date
 from typing import Annotated, Literal
 from urllib.parse import quote
@@ -13,7 +14,12 @@ from fastapi.responses import Response
 
 from models.queries import BBox
 from models.queries.common import MAX_BIGINT
-from models.queries.series import list_scenes, local_day_bounds, plot_index_series
+from models.queries.series import (
+    list_scenes,
+    local_day_bounds,
+    plot_index_series,
+    plot_index_series_json,
+)
 from service.auth import UnitIdsDep
 from service.deps import LangDep, SessionDep, SettingsDep
 from service.routers._common import (
@@ -77,7 +83,29 @@ def plot_indices(
     timezone = settings.region.timezone
     since, until = local_day_bounds(start, end, timezone)
     name = index.upper()
-    code, observations = plot_index_series(
+    if format == "json":
+        # The observations come as JSON text from PostgreSQL (see plot_index_series_json);
+        # the document has the shape of IndexSeries.
+        code, observations = plot_index_series_json(
+            session=session,
+            plot_id=plot_id,
+            index=name,
+            timezone=timezone,
+            start=since,
+            end=until,
+            include_flagged=include_flagged,
+            units=units,
+        )
+        head = json.dumps(
+            {"plot_id": plot_id, "code": code, "index": name},
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        return Response(
+            content=f'{head[:-1]},"observations":{observations}}}',
+            media_type="application/json",
+        )
+    code, records = plot_index_series(
         session=session,
         plot_id=plot_id,
         index=name,
@@ -86,26 +114,22 @@ def plot_indices(
         include_flagged=include_flagged,
         units=units,
     )
-    rows = [observation_out(o, timezone=timezone) for o in observations]
-    if format == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(CSV_COLUMNS)
-        for row in rows:
-            data = row.model_dump()
-            data.update(plot_id=plot_id, code=code, index=name)
-            writer.writerow(["" if data[c] is None else data[c] for c in CSV_COLUMNS])
-        filename = f"plot-{code}-{name}.csv"
-        return Response(
-            content="\ufeff" + buffer.getvalue(),
-            media_type="text/csv; charset=utf-8",
-            headers={
-                "Content-Disposition": f'attachment; filename="plot-{plot_id}-{name}.csv"; '
-                f"filename*=UTF-8''{quote(filename)}"
-            },
-        )
-    body = IndexSeries(plot_id=plot_id, code=code, index=name, observations=rows)
-    return Response(content=body.model_dump_json(), media_type="application/json")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for record in records:
+        data = observation_out(record, timezone=timezone).model_dump()
+        data.update(plot_id=plot_id, code=code, index=name)
+        writer.writerow(["" if data[c] is None else data[c] for c in CSV_COLUMNS])
+    filename = f"plot-{code}-{name}.csv"
+    return Response(
+        content="\ufeff" + buffer.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="plot-{plot_id}-{name}.csv"; '
+            f"filename*=UTF-8''{quote(filename)}"
+        },
+    )
 
 
 @router.get(
