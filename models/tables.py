@@ -206,20 +206,30 @@ class RasterAsset(Base):
 class PlotIndexStat(Base):
     """Statistics of one index over one plot at one acquisition time from one source.
 
-    The key holds ``acquired_at`` so the table can be partitioned by time without a data
-    migration. Values are in the index's own units (unscaled). Flagged rows are kept.
+    Partitioned by ``RANGE (acquired_at)``, one partition per UTC year
+    (``plot_index_stats_pYYYY``, 2015–2040, and ``plot_index_stats_p20_default``): the key
+    holds ``acquired_at`` as partitioned keys must. Closed years are rewritten in key order
+    (``CLUSTER``) so a plot's series sits on a few pages; see migration 0004 for why. Values
+    are in the index's own units (unscaled). Flagged rows are kept.
     """
 
     __tablename__ = "plot_index_stats"
-    __table_args__ = (Index("ix_plot_index_stats_scene_id", "scene_id"),)
-
-    plot_id: Mapped[int] = mapped_column(
-        ForeignKey("plots.id", ondelete="CASCADE"), primary_key=True
+    __table_args__ = (
+        Index("ix_plot_index_stats_scene_id", "scene_id"),
+        CheckConstraint(
+            "acquired_at >= '1972-01-01 00:00+00' AND acquired_at < '2100-01-01 00:00+00'",
+            name="acquired_at",
+        ),
+        {"postgresql_partition_by": "RANGE (acquired_at)"},
     )
+
+    # No foreign keys (migration 0005): the writer guarantees plot and scene, triggers on
+    # plots and scenes delete the rows of a deleted one.
+    plot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     index: Mapped[str] = mapped_column(String(16), primary_key=True)
     acquired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
     source: Mapped[str] = mapped_column(String(32), primary_key=True)
-    scene_id: Mapped[int] = mapped_column(ForeignKey("scenes.id", ondelete="CASCADE"))
+    scene_id: Mapped[int] = mapped_column(BigInteger)
     mean: Mapped[float | None] = mapped_column(Double)
     std: Mapped[float | None] = mapped_column(Double)
     min: Mapped[float | None] = mapped_column(Double)
@@ -244,13 +254,12 @@ class PlotLatest(Base):
 
     __tablename__ = "plot_latest"
 
-    plot_id: Mapped[int] = mapped_column(
-        ForeignKey("plots.id", ondelete="CASCADE"), primary_key=True
-    )
+    # No foreign keys, as in plot_index_stats (migration 0005).
+    plot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     index: Mapped[str] = mapped_column(String(16), primary_key=True)
     acquired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     source: Mapped[str] = mapped_column(String(32))
-    scene_id: Mapped[int] = mapped_column(ForeignKey("scenes.id", ondelete="CASCADE"))
+    scene_id: Mapped[int] = mapped_column(BigInteger)
     mean: Mapped[float] = mapped_column(Double)
 
 

@@ -31,6 +31,9 @@ WITH written AS (
             WHEN 3 THEN 'no_valid_pixels'
         END
     FROM scene_stats_staging AS g
+    -- No foreign key checks each row (migration 0005): a plot deleted since it was read is
+    -- left out here, in one join.
+    WHERE EXISTS (SELECT 1 FROM plots AS p WHERE p.id = g.plot_id)
     ON CONFLICT (plot_id, index, acquired_at, source) DO UPDATE SET
         scene_id = EXCLUDED.scene_id,
         mean = EXCLUDED.mean,

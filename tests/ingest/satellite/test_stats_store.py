@@ -174,3 +174,69 @@ def test_random_stores_keep_observations_and_latest_values_as_the_rules_say(
         }
         assert got == model
         assert {(r.plot_id, r.index): tuple(r[2:]) for r in latest} == _model_latest(model)
+
+
+def _count(engine: Engine, sql: str) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text(sql)).scalar_one())
+
+
+def _store(engine: Engine, scene_id: int, when: datetime, tables: dict[str, StatsTable]) -> None:
+    with session_scope(engine) as session:
+        store_stats(session, acquired_at=when, source="local", scene_id=scene_id, tables=tables)
+
+
+def _clear_table(plot_ids: list[int]) -> StatsTable:
+    """Every plot unflagged with a mean, so each gets rows and a latest value."""
+    rng = random.Random(7)
+    table = _table(rng, plot_ids)
+    n = len(plot_ids)
+    fields = {
+        **table.__dict__,
+        "mean": np.linspace(0.2, 0.8, n),
+        "total_weight": np.full(n, 20.0),
+        "flagged": np.zeros(n, dtype=bool),
+        "flag_reason": np.full(n, None, dtype=object),
+    }
+    return StatsTable(**fields)
+
+
+def test_deleting_plots_and_scenes_deletes_their_statistics(plots: Engine) -> None:
+    with plots.connect() as conn:
+        ids = [int(i) for i in conn.execute(text("SELECT id FROM plots ORDER BY id")).scalars()]
+    first = _scene(plots, "local", "one", DATES[0])
+    second = _scene(plots, "local", "two", DATES[1])
+    _store(plots, first, DATES[0], {"NDVI": _clear_table(ids)})
+    _store(plots, second, DATES[1], {"NDVI": _clear_table(ids)})
+    assert _count(plots, "SELECT count(*) FROM plot_index_stats") == 2 * len(ids)
+    assert _count(plots, f"SELECT count(*) FROM plot_latest WHERE scene_id = {second}") == len(ids)
+
+    with plots.begin() as conn:
+        conn.execute(text("DELETE FROM plots WHERE id = :id"), {"id": ids[0]})
+    where = f"WHERE plot_id = {ids[0]}"
+    assert _count(plots, f"SELECT count(*) FROM plot_index_stats {where}") == 0
+    assert _count(plots, f"SELECT count(*) FROM plot_latest {where}") == 0
+    assert _count(plots, "SELECT count(*) FROM plot_index_stats") == 2 * (len(ids) - 1)
+
+    with plots.begin() as conn:
+        conn.execute(text("DELETE FROM scenes WHERE id = :id"), {"id": second})
+    assert _count(plots, f"SELECT count(*) FROM plot_index_stats WHERE scene_id = {second}") == 0
+    assert _count(plots, f"SELECT count(*) FROM plot_latest WHERE scene_id = {second}") == 0
+    assert _count(plots, "SELECT count(*) FROM plot_index_stats") == len(ids) - 1
+
+    with plots.begin() as conn:
+        conn.execute(text("TRUNCATE scenes CASCADE"))
+    assert _count(plots, "SELECT count(*) FROM plot_index_stats") == 0
+
+
+def test_a_plot_deleted_after_it_was_read_gets_no_rows(plots: Engine) -> None:
+    with plots.connect() as conn:
+        ids = [int(i) for i in conn.execute(text("SELECT id FROM plots ORDER BY id")).scalars()]
+    scene = _scene(plots, "local", "one", DATES[0])
+    tables = {"NDVI": _clear_table(ids)}  # computed while the plot still existed
+    with plots.begin() as conn:
+        conn.execute(text("DELETE FROM plots WHERE id = :id"), {"id": ids[-1]})
+    _store(plots, scene, DATES[0], tables)
+    stored = _count(plots, "SELECT count(*) FROM plot_index_stats")
+    assert stored == len(ids) - 1
+    assert _count(plots, f"SELECT count(*) FROM plot_index_stats WHERE plot_id = {ids[-1]}") == 0
