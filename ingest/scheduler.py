@@ -84,6 +84,7 @@ DEFAULT_TIMEZONE: Final = "Asia/Shanghai"
 #: Kinds registered by the module named here when it is first imported.
 KIND_MODULES: Final[dict[str, str]] = {
     "satellite.search_ingest": "ingest.satellite.sources.job",
+    "db.cluster_statistics": "ingest.maintenance",
 }
 _RUNNABLE: Final = ("queued", "retrying")
 _KINDS: dict[str, JobFunc] = {}

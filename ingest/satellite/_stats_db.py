@@ -31,6 +31,7 @@ from ingest._db import run_sql
 from ingest.satellite.masks import MaskReason
 from ingest.satellite.stats import (
     FLAG_FEW_PIXELS,
+    FLAG_IMPLAUSIBLE_RADIOMETRY,
     FLAG_LOW_CLEAR_FRACTION,
     FLAG_NO_VALID_PIXELS,
     FLAG_OUTSIDE_GRID,
@@ -39,11 +40,18 @@ from ingest.satellite.stats import (
 
 __all__ = ["FLAG_CODES", "SHARE_REASONS", "copy_payload", "store_stats"]
 
-#: Flag reason → code staged in ``flag_code`` (0: not flagged); the SQL's ``flag_names``.
+#: Flag reason → code staged in ``flag_code`` (0: not flagged), as the CASE in
+#: ``scene_stats_store.sql`` reads it.
 FLAG_CODES: Final = {
     name: code
     for code, name in enumerate(
-        (FLAG_FEW_PIXELS, FLAG_LOW_CLEAR_FRACTION, FLAG_NO_VALID_PIXELS), start=1
+        (
+            FLAG_FEW_PIXELS,
+            FLAG_LOW_CLEAR_FRACTION,
+            FLAG_NO_VALID_PIXELS,
+            FLAG_IMPLAUSIBLE_RADIOMETRY,
+        ),
+        start=1,
     )
 }
 #: Mask reasons with a share column (``share_<name>``) in the staging table, in order.

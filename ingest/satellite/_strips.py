@@ -17,14 +17,14 @@ from __future__ import annotations
 import math
 import os
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from itertools import islice
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -52,6 +52,8 @@ from models.indices import get_index
 from models.indices.bands import band
 
 __all__ = ["STRIP_ROWS", "BandSource", "SceneStrips", "StripResult", "VegetationHistogram"]
+
+T = TypeVar("T")
 
 #: Rows per strip: a multiple of the COG block (256) and of the 20 m to 10 m factor (2).
 STRIP_ROWS: Final = 1024
@@ -214,8 +216,12 @@ class _Open:
         folder: Path,
         true_colour: tuple[str, str, str],
         true_colour_kind: str,
-    ) -> StripResult:
+        then: Callable[[StripResult], T] | None = None,
+    ) -> tuple[StripResult, T | None]:
         """Every strip, :data:`STRIP_THREADS` at a time; the COGs under ``folder`` for ``window``.
+
+        ``then`` (e.g. the statistics from the samples) runs in this thread while the COGs
+        are built; its result comes back beside the strips' (None without it).
 
         Worker threads (each strip with its own datasets) read and compute strips; this thread
         stores their results in strip order and writes the rasters.
@@ -255,18 +261,23 @@ class _Open:
                         samples[name][out.picked] = values
                     for kind, data in out.encoded.items():
                         outputs[kind].write(data, out.top)
-            cogs = {kind: output.finish() for kind, output in outputs.items()}
+            result = StripResult(
+                samples=samples,
+                reason_samples=reason_samples,
+                cogs={},
+                check=histogram.check(work.radiometry),
+                clear_pixels=clear_pixels,
+                pixels=grid.height * grid.width,
+            )
+            # GDAL builds the COGs (overviews, compression) in other threads meanwhile.
+            with ThreadPoolExecutor(STRIP_THREADS, thread_name_prefix="cog") as pool:
+                building = {kind: pool.submit(out.finish) for kind, out in outputs.items()}
+                meanwhile = then(result) if then is not None else None
+                result.cogs = {kind: future.result() for kind, future in building.items()}
         finally:
             for output in outputs.values():
                 output.discard()
-        return StripResult(
-            samples=samples,
-            reason_samples=reason_samples,
-            cogs=cogs,
-            check=histogram.check(work.radiometry),
-            clear_pixels=clear_pixels,
-            pixels=grid.height * grid.width,
-        )
+        return result, meanwhile
 
     def _strip(
         self,

@@ -63,7 +63,7 @@ from ingest.satellite._scene_raster import (
 )
 from ingest.satellite._scene_raster import footprint as scene_footprint
 from ingest.satellite._stats_db import store_stats
-from ingest.satellite._strips import BandSource, SceneStrips
+from ingest.satellite._strips import BandSource, SceneStrips, StripResult
 from ingest.satellite.cog import CogInfo
 from ingest.satellite.executor import Executor, InProcessExecutor, Portable
 from ingest.satellite.metadata import read_mtd
@@ -74,7 +74,12 @@ from ingest.satellite.read import (
     SEN2R_BOA_BANDS,
 )
 from ingest.satellite.settings import SatelliteSettings
-from ingest.satellite.stats import StatsTable, compute_coverage, sample_statistics
+from ingest.satellite.stats import (
+    FLAG_IMPLAUSIBLE_RADIOMETRY,
+    StatsTable,
+    compute_coverage,
+    sample_statistics,
+)
 from models.db import engine_for, session_scope
 from models.errors import SkyGroundError, SkyGroundWarning
 from models.indices import Platform, get_index, indices_for
@@ -296,28 +301,37 @@ def _prepare(
         with session_scope(engine) as session:
             plots = plots_touching(session, footprint)
         coverage = compute_coverage(plots, grid, id_column="id") if len(plots) else None
-        done = opened.run(
+
+        def statistics(strips: StripResult) -> dict[str, StatsTable]:
+            if coverage is None:
+                return {}
+            return {
+                name: sample_statistics(
+                    coverage,
+                    strips.samples.pop(name),
+                    strips.reason_samples,
+                    min_valid_pixels=MIN_VALID_PIXELS,
+                    min_clear_fraction=options.satellite.min_clear_fraction,
+                )
+                for name in names
+            }
+
+        done, computed = opened.run(
             coverage=coverage,
             window=clip_window(grid, plots),
             folder=store / options.source / scene.scene_key,
             true_colour=_TRUE_COLOUR_BANDS,
             true_colour_kind=TRUE_COLOUR,
+            then=statistics,
         )
-    tables: dict[str, StatsTable] = {}
-    if coverage is not None:
-        for name in names:
-            tables[name] = sample_statistics(
-                coverage,
-                done.samples.pop(name),
-                done.reason_samples,
-                min_valid_pixels=MIN_VALID_PIXELS,
-                min_clear_fraction=options.satellite.min_clear_fraction,
-            )
+    tables = computed or {}
     check = done.check
     verdict = check.plausibility
     notes: list[ImplausibleReflectance | LowClearScene] = []
     if check.contradiction:
+        # Values under a contradicted scale or offset are wrong by it: stored, not trusted.
         notes.append(check.warning())
+        tables = {name: t.flag_all(FLAG_IMPLAUSIBLE_RADIOMETRY) for name, t in tables.items()}
     first = next(iter(tables.values()), None)
     clear = clear_fraction(first, mask_clear=done.clear_pixels / max(done.pixels, 1))
     if clear is not None and clear < options.satellite.warn_clear_fraction:

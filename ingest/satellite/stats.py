@@ -26,6 +26,8 @@ statistics and is flagged, never an error. Flags (one reason per plot, first tha
 ``outside_grid`` (T = 0: the plot does not touch the grid; store no observation),
 ``no_valid_pixels`` (W = 0), ``low_clear_fraction`` (clear fraction < minimum) and
 ``few_pixels`` (valid count < minimum). Flagged rows are kept for storage, never averaged in.
+The ingest flags every observation of a scene ``implausible_radiometry`` when the scene's
+clear vegetation contradicts its declared scale and offset (:meth:`StatsTable.flag_all`).
 
 Relation to exactextract (tested against it): c_i, mean (``mean``), std (``stdev``), min,
 max, median and quantiles (``quantile(q=…)``) are its definitions over the same pixels, and
@@ -39,7 +41,7 @@ every index and mask on that grid: :func:`plot_statistics` only reads the covera
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 import numpy as np
@@ -60,6 +62,7 @@ from models.errors import InvalidParameter
 
 __all__ = [
     "FLAG_FEW_PIXELS",
+    "FLAG_IMPLAUSIBLE_RADIOMETRY",
     "FLAG_LOW_CLEAR_FRACTION",
     "FLAG_NO_VALID_PIXELS",
     "FLAG_OUTSIDE_GRID",
@@ -82,6 +85,8 @@ FLAG_OUTSIDE_GRID: Final = "outside_grid"
 FLAG_NO_VALID_PIXELS: Final = "no_valid_pixels"
 FLAG_LOW_CLEAR_FRACTION: Final = "low_clear_fraction"
 FLAG_FEW_PIXELS: Final = "few_pixels"
+#: Set by the ingest on every observation of a scene whose radiometry its pixels contradict.
+FLAG_IMPLAUSIBLE_RADIOMETRY: Final = "implausible_radiometry"
 
 #: Quantile fields and their levels (exactextract's weighted quantile definition).
 QUANTILES: Final = {"p10": 0.1, "median": 0.5, "p90": 0.9}
@@ -132,6 +137,13 @@ class StatsTable:
 
     def __len__(self) -> int:
         return len(self.plot_id)
+
+    def flag_all(self, reason: str) -> StatsTable:
+        """Every observation on the grid flagged with ``reason`` (``outside_grid`` ones kept)."""
+        on_grid = self.flag_reason != FLAG_OUTSIDE_GRID
+        flag_reason = self.flag_reason.copy()
+        flag_reason[on_grid] = reason
+        return replace(self, flagged=self.flagged | on_grid, flag_reason=flag_reason)
 
     def to_frame(self) -> pd.DataFrame:
         """One row per plot; masked shares as ``masked_share_<code>`` columns."""

@@ -29,6 +29,7 @@ WITH written AS (
             WHEN 1 THEN 'few_pixels'
             WHEN 2 THEN 'low_clear_fraction'
             WHEN 3 THEN 'no_valid_pixels'
+            WHEN 4 THEN 'implausible_radiometry'
         END
     FROM scene_stats_staging AS g
     -- No foreign key checks each row (migration 0005): a plot deleted since it was read is

@@ -106,6 +106,29 @@ def url(ctx: typer.Context) -> None:
         out.result({"url": value}, lambda: out.console.print(value, markup=False, soft_wrap=True))
 
 
+@app.command("cluster-statistics", help=help_text("cli_db_cluster_statistics"))
+def cluster_statistics(
+    ctx: typer.Context,
+    year: Annotated[
+        int | None, typer.Option(help=help_text("cli_db_cluster_statistics_year"))
+    ] = None,
+) -> None:
+    """Rewrite a closed year's statistics in key order (default: last year)."""
+    from datetime import UTC, datetime
+
+    from ingest.maintenance import cluster_year
+
+    out = output(ctx)
+    with handle_errors(out):
+        engine = engine_for(prepare_database(out.settings.db), pool_size=1)
+        try:
+            done = cluster_year(engine, year if year is not None else datetime.now(UTC).year - 1)
+        finally:
+            engine.dispose()
+        out.say("db_statistics_clustered", **done)
+        out.result(done)
+
+
 @app.command("backup", help=help_text("cli_db_backup"))
 def backup_command(
     ctx: typer.Context,

@@ -311,6 +311,15 @@ def test_earth_search_offset_flag_contradicting_the_pixels_is_flagged(
     assert any("implausible" in w.lower() or "-1000" in w for w in scene["warnings"])
     mtd = (Path(summary["stac"]["folders"][0]) / "MTD_MSIL2A.xml").read_text()
     assert "earthsearch:boa_offset_applied is true" in mtd
+    # Its statistics are kept but flagged, so no plot takes its colour from them.
+    with plots.connect() as conn:
+        reasons = conn.execute(
+            text("SELECT flag_reason, flagged, count(*) FROM plot_index_stats GROUP BY 1, 2")
+        ).all()
+        latest = conn.execute(text("SELECT count(*) FROM plot_latest")).scalar_one()
+    assert [(r.flag_reason, r.flagged) for r in reasons] == [("implausible_radiometry", True)]
+    assert reasons[0][2] == scene["plots_with_stats"] * len(scene["indices"]) > 0
+    assert latest == 0
 
 
 def test_rerun_downloads_nothing_and_changes_no_table(

@@ -22,6 +22,7 @@ from ingest.satellite._stats_db import store_stats
 from ingest.satellite.masks import MaskReason
 from ingest.satellite.stats import (
     FLAG_FEW_PIXELS,
+    FLAG_IMPLAUSIBLE_RADIOMETRY,
     FLAG_LOW_CLEAR_FRACTION,
     FLAG_NO_VALID_PIXELS,
     FLAG_OUTSIDE_GRID,
@@ -32,7 +33,13 @@ from models.db import session_scope
 INDICES = ("NDVI", "EVI")
 DATES = tuple(datetime(2025, 5, d, 3, tzinfo=UTC) for d in (1, 6, 11))
 SOURCES = ("local", "stac")
-REASONS = (None, FLAG_FEW_PIXELS, FLAG_LOW_CLEAR_FRACTION, FLAG_NO_VALID_PIXELS)
+REASONS = (
+    None,
+    FLAG_FEW_PIXELS,
+    FLAG_LOW_CLEAR_FRACTION,
+    FLAG_NO_VALID_PIXELS,
+    FLAG_IMPLAUSIBLE_RADIOMETRY,
+)
 Key = tuple[int, str, datetime, str]
 
 
