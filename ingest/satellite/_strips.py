@@ -20,10 +20,9 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, Final, TypeVar
 
 import numpy as np
@@ -45,6 +44,7 @@ from ingest.satellite.radiometry import (
     Radiometry,
     RadiometryCheck,
     Verdict,
+    check_with,
     judge_medians,
 )
 from ingest.satellite.read import open_checked
@@ -61,7 +61,6 @@ STRIP_ROWS: Final = 1024
 STRIP_THREADS: Final = max(1, min(2, os.cpu_count() or 1))
 _VEGETATION_SCL: Final = 4
 _DN_BINS: Final = 65536
-_CANDIDATE_OFFSETS: Final = (0.0, -1000.0)
 
 
 @dataclass(frozen=True)
@@ -96,16 +95,7 @@ class VegetationHistogram:
 
     def check(self, radiometry: Radiometry) -> RadiometryCheck:
         """What :func:`~ingest.satellite.radiometry.check_radiometry` says on these pixels."""
-        verdict = self._judge(radiometry)
-        if not verdict.contradiction:
-            return RadiometryCheck(radiometry, verdict)
-        for candidate in _CANDIDATE_OFFSETS:
-            if candidate == radiometry.offset and not radiometry.band_offsets:
-                continue
-            other = replace(radiometry, offset=candidate, band_offsets=MappingProxyType({}))
-            if self._judge(other).verdict is Verdict.PLAUSIBLE:
-                return RadiometryCheck(radiometry, verdict, candidate)
-        return RadiometryCheck(radiometry, verdict, None)
+        return check_with(radiometry, self._judge)
 
 
 def _median(counts: npt.NDArray[np.int64], radiometry: Radiometry, name: str) -> float:
@@ -292,9 +282,8 @@ class _Open:
         strip = Window(0, top, grid.width, height)
         strip_grid = Grid(grid.crs, window_transform(strip, grid.transform), (height, grid.width))
         bands, dn = self._bands(readers, strip_grid)
-        reasons = self._reasons(readers, strip_grid)
+        reasons, scl10 = self._mask(readers, strip_grid)
         clear = reasons == MaskReason.CLEAR
-        scl10 = self._scl(readers, strip_grid)
         veg = (scl10 == _VEGETATION_SCL) & np.isfinite(bands["red"]) & np.isfinite(bands["nir"])
         picked, r, c = entries.between(top, height)
         values: dict[str, npt.NDArray[np.float32]] = {}
@@ -337,21 +326,20 @@ class _Open:
                 dns[name] = raw
         return out, dns
 
-    def _scl_window(
-        self, readers: _Readers, strip: Grid, halo: int
-    ) -> tuple[npt.NDArray[np.uint8], Grid]:
-        window, sub = _covering(self.scl_grid, strip, halo=halo)
-        return readers.scl.read(1, window=window).astype(np.uint8), sub
+    def _mask(
+        self, readers: _Readers, strip: Grid
+    ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8]]:
+        """Mask reasons and SCL classes on the strip, from one read of the SCL window.
 
-    def _reasons(self, readers: _Readers, strip: Grid) -> npt.NDArray[np.uint8]:
+        The window has a halo of the dilation width, so the dilated mask equals the
+        whole-scene one.
+        """
         halo = self.work.dilation_px
-        classes, sub = self._scl_window(readers, strip, halo)
+        window, sub = _covering(self.scl_grid, strip, halo=halo)
+        classes = readers.scl.read(1, window=window).astype(np.uint8)
         mask = scl_mask(classes, mask_unclassified=self.work.mask_unclassified, dilation_px=halo)
-        return np.asarray(warp(mask.reason, sub, strip, nodata=0), dtype=np.uint8)
-
-    def _scl(self, readers: _Readers, strip: Grid) -> npt.NDArray[np.uint8]:
-        classes, sub = self._scl_window(readers, strip, 0)
-        return np.asarray(warp(classes, sub, strip, nodata=0), dtype=np.uint8)
+        reasons = np.asarray(warp(mask.reason, sub, strip, nodata=0), dtype=np.uint8)
+        return reasons, np.asarray(warp(classes, sub, strip, nodata=0), dtype=np.uint8)
 
 
 def _counts(dn: npt.NDArray[Any]) -> npt.NDArray[np.int64]:

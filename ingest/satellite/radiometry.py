@@ -17,7 +17,7 @@ warning.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
@@ -48,6 +48,7 @@ __all__ = [
     "RadiometrySource",
     "Verdict",
     "check_radiometry",
+    "check_with",
     "decide_radiometry",
     "judge_medians",
     "plausibility",
@@ -388,21 +389,27 @@ def check_radiometry(
         scl: scene classes aligned to that grid.
         warn: emit :class:`ImplausibleReflectance` on a contradiction.
     """
-    verdict = _judge(radiometry, red_dn, nir_dn, scl)
+    check = check_with(radiometry, lambda r: _judge(r, red_dn, nir_dn, scl))
+    if warn and check.contradiction:
+        warnings.warn(check.warning(), stacklevel=2)
+    return check
+
+
+def check_with(
+    radiometry: Radiometry, judge: Callable[[Radiometry], Plausibility]
+) -> RadiometryCheck:
+    """The verdict of ``judge`` under ``radiometry``; on a contradiction, the first candidate
+    offset (0, then −1000 DN) under which it is plausible, as a hint. Warns of nothing."""
+    verdict = judge(radiometry)
     if not verdict.contradiction:
         return RadiometryCheck(radiometry, verdict)
-    suggested = None
     for candidate in _CANDIDATE_OFFSETS:
         if candidate == radiometry.offset and not radiometry.band_offsets:
             continue
         alternative = replace(radiometry, offset=candidate, band_offsets=MappingProxyType({}))
-        if _judge(alternative, red_dn, nir_dn, scl).verdict is Verdict.PLAUSIBLE:
-            suggested = candidate
-            break
-    check = RadiometryCheck(radiometry, verdict, suggested)
-    if warn:
-        warnings.warn(check.warning(), stacklevel=2)
-    return check
+        if judge(alternative).verdict is Verdict.PLAUSIBLE:
+            return RadiometryCheck(radiometry, verdict, candidate)
+    return RadiometryCheck(radiometry, verdict, None)
 
 
 def _judge(
