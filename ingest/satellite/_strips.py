@@ -206,12 +206,12 @@ class _Open:
         folder: Path,
         true_colour: tuple[str, str, str],
         true_colour_kind: str,
-        then: Callable[[StripResult], T] | None = None,
-    ) -> tuple[StripResult, T | None]:
+        then: Callable[[StripResult], T],
+    ) -> tuple[StripResult, T]:
         """Every strip, :data:`STRIP_THREADS` at a time; the COGs under ``folder`` for ``window``.
 
-        ``then`` (e.g. the statistics from the samples) runs in this thread while the COGs
-        are built; its result comes back beside the strips' (None without it).
+        ``then`` (e.g. the statistics from the samples, and their rows written) runs in this
+        thread while the COGs are built; its result comes back beside the strips'.
 
         Worker threads (each strip with its own datasets) read and compute strips; this thread
         stores their results in strip order and writes the rasters.
@@ -262,7 +262,7 @@ class _Open:
             # GDAL builds the COGs (overviews, compression) in other threads meanwhile.
             with ThreadPoolExecutor(STRIP_THREADS, thread_name_prefix="cog") as pool:
                 building = {kind: pool.submit(out.finish) for kind, out in outputs.items()}
-                meanwhile = then(result) if then is not None else None
+                meanwhile = then(result)
                 result.cogs = {kind: future.result() for kind, future in building.items()}
         finally:
             for output in outputs.values():

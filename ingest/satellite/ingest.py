@@ -17,11 +17,13 @@ over the plots, or the scene's clear pixel share without plots), ``raster_assets
 reused for every index; plots flagged ``outside_grid`` get no row; flagged rows are kept with
 their reason; ``masked_shares`` maps reason names to shares) and ``plot_latest``.
 
-Where the work runs: :func:`prepare_scene` (read, mask, compute, write COGs; it only reads
-the database) runs on an :class:`~ingest.satellite.executor.Executor`, in this process by
-default or as one task per scene on a Dask cluster; the caller writes each scene's
-transaction in scene order, so scene ids and tie-breaks do not depend on which worker
-finishes first, and warnings are raised in the caller's process.
+Where the work runs: by default in this process, one scene at a time, and the scene's
+transaction stores the scene and its statistics while GDAL builds the COGs (then adds the
+assets and commits). With an :class:`~ingest.satellite.executor.Executor` (one task per
+scene on a Dask cluster), :func:`prepare_scene` (read, mask, compute, write COGs; it only
+reads the database) runs on the workers and the caller writes each scene's transaction in
+scene order, so scene ids and tie-breaks do not depend on which worker finishes first.
+Warnings are raised in the caller's process either way.
 
 Decisions:
     * ``acquired_at``: sen2r names carry only the date, so the date at 00:00 UTC (the real
@@ -42,7 +44,7 @@ from __future__ import annotations
 import uuid
 import warnings
 from collections.abc import Callable, Mapping
-from contextlib import closing
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -50,6 +52,7 @@ from typing import Any, ClassVar, Final
 
 import shapely
 from sqlalchemy import Engine, update
+from sqlalchemy.orm import Session
 
 from ingest._db import finish_job, start_job
 from ingest.errors import ImplausibleReflectance, UnknownBand
@@ -65,11 +68,9 @@ from ingest.satellite._scene_raster import footprint as scene_footprint
 from ingest.satellite._stats_db import store_stats
 from ingest.satellite._strips import BandSource, SceneStrips, StripResult
 from ingest.satellite.cog import CogInfo
-from ingest.satellite.executor import Executor, InProcessExecutor, Portable
+from ingest.satellite.executor import Executor, Portable
 from ingest.satellite.metadata import read_mtd
-from ingest.satellite.radiometry import (
-    decide_radiometry,
-)
+from ingest.satellite.radiometry import Radiometry, decide_radiometry
 from ingest.satellite.read import (
     SEN2R_BOA_BANDS,
 )
@@ -155,22 +156,31 @@ def ingest_local(
     Recorded as a ``satellite_ingest`` job with progress; a failure marks the job failed and
     leaves earlier scenes committed (each scene is its own transaction). The per-scene work
     (:func:`prepare_scene`) runs on ``executor`` (default: in this process, one scene at a
-    time); its database rows are written here, through ``engine``, in scene order.
+    time, its rows written while its COGs are built); its database rows are written here,
+    through ``engine``, in scene order.
     """
     scenes = find_scenes(paths, day=options.day, orbit=options.orbit)
     params = {"paths": [str(p) for p in paths], "source": options.source}
     job_id = start_job(engine=engine, kind=JOB_KIND, params=params)
-    url = engine.url.render_as_string(hide_password=False)
-    tasks = [SceneTask(scene=s, store=store, options=options, database_url=url) for s in scenes]
-    runner = executor if executor is not None else InProcessExecutor()
     results: list[SceneResult] = []
+
+    def done(result: SceneResult) -> None:
+        results.append(result)
+        _job_progress(engine, job_id, len(results) / len(scenes))
+        if progress is not None:
+            progress(len(results), len(scenes))
+
     try:
-        with closing(runner.map(prepare_scene, tasks)) as prepared_scenes:
-            for number, prepared in enumerate(prepared_scenes):
-                results.append(_finish(engine, prepared, store, options, stacklevel=2))
-                _job_progress(engine, job_id, (number + 1) / len(scenes))
-                if progress is not None:
-                    progress(number + 1, len(scenes))
+        if executor is None:
+            # In this process the rows are written while GDAL builds the COGs.
+            for scene in scenes:
+                done(_ingest_here(engine, scene, store, options, stacklevel=3))
+        else:
+            url = engine.url.render_as_string(hide_password=False)
+            tasks = [SceneTask(s, store, options, database_url=url) for s in scenes]
+            with closing(executor.map(prepare_scene, tasks)) as prepared_scenes:
+                for prepared in prepared_scenes:
+                    done(_finish(engine, prepared, store, options, stacklevel=3))
     except Exception as error:
         message = error.message("en") if isinstance(error, SkyGroundError) else repr(error)
         finish_job(engine=engine, job_id=job_id, counts=_counts(results), error=message)
@@ -207,8 +217,8 @@ class SceneTask:
 
 
 @dataclass(frozen=True)
-class PreparedScene:
-    """What :func:`prepare_scene` computed and wrote (COGs), for the database transaction."""
+class SceneRows:
+    """What a scene's database rows need, known once its strips are done."""
 
     scene: SceneFiles
     names: tuple[str, ...]
@@ -216,17 +226,47 @@ class PreparedScene:
     footprint: shapely.Geometry
     clear: float | None
     record: dict[str, Any]
-    cogs: dict[str, CogInfo]
     tables: dict[str, StatsTable]
     notes: tuple[Portable[SkyGroundWarning], ...]
+
+
+@dataclass(frozen=True)
+class PreparedScene:
+    """What :func:`prepare_scene` computed and wrote (COGs), for the database transaction."""
+
+    rows: SceneRows
+    cogs: dict[str, CogInfo]
 
 
 def ingest_scene(
     *, engine: Engine, scene: SceneFiles, store: Path, options: IngestOptions
 ) -> SceneResult:
-    """Ingest one scene: COGs first (atomic files), then its rows in one transaction."""
-    prepared = _prepare(engine=engine, scene=scene, store=store, options=options)
-    return _finish(engine, prepared, store, options, stacklevel=3)
+    """Ingest one scene: its rows and COGs (atomic files), committed once the COGs are built."""
+    return _ingest_here(engine, scene, store, options, stacklevel=4)
+
+
+def _ingest_here(
+    engine: Engine, scene: SceneFiles, store: Path, options: IngestOptions, stacklevel: int
+) -> SceneResult:
+    """One scene in this process: the rows are written while GDAL builds the COGs.
+
+    The transaction opens once the statistics are computed (the strips are done), stores the
+    scene and its statistics, waits for the COGs, adds their assets and commits; a failure
+    anywhere rolls it back, and the COG files are not referenced by any row.
+    """
+    with ExitStack() as stack:
+        written: list[tuple[Session, int, tuple[int, int]]] = []
+
+        def write(rows: SceneRows) -> None:
+            session = stack.enter_context(session_scope(engine))
+            scene_id, counts = _store_rows(session, rows, options)
+            written.append((session, scene_id, counts))
+
+        prepared = _prepare(engine=engine, scene=scene, store=store, options=options, write=write)
+        session, scene_id, counts = written[0]
+        for kind, info in prepared.cogs.items():
+            upsert_asset(session, scene_id, kind, info, store)
+    return _result(prepared, counts, store, options, stacklevel=stacklevel)
 
 
 def prepare_scene(task: SceneTask) -> PreparedScene:
@@ -245,41 +285,66 @@ def prepare_scene(task: SceneTask) -> PreparedScene:
 def _finish(
     engine: Engine, prepared: PreparedScene, store: Path, options: IngestOptions, stacklevel: int
 ) -> SceneResult:
-    """Warn (in the caller's process) and store the scene's rows in one transaction."""
-    notes = [note.rebuild() for note in prepared.notes]
+    """Store a scene prepared elsewhere (rows and assets) in one transaction, then warn."""
+    with session_scope(engine) as session:
+        scene_id, counts = _store_rows(session, prepared.rows, options)
+        for kind, info in prepared.cogs.items():
+            upsert_asset(session, scene_id, kind, info, store)
+    return _result(prepared, counts, store, options, stacklevel=stacklevel)
+
+
+def _store_rows(
+    session: Session, rows: SceneRows, options: IngestOptions
+) -> tuple[int, tuple[int, int]]:
+    """The ``scenes`` row and the statistics; the scene id and (plots with rows, flagged)."""
+    scene = rows.scene
+    scene_id = upsert_scene(
+        session, scene, options.source, rows.grid, rows.footprint, rows.clear, rows.record
+    )
+    counts = store_stats(
+        session,
+        acquired_at=scene.acquired_at,
+        source=options.source,
+        scene_id=scene_id,
+        tables=rows.tables,
+    )
+    return scene_id, counts
+
+
+def _result(
+    prepared: PreparedScene,
+    counts: tuple[int, int],
+    store: Path,
+    options: IngestOptions,
+    stacklevel: int,
+) -> SceneResult:
+    """Warn (in the caller's process) and summarise the stored scene."""
+    rows = prepared.rows
+    notes = [note.rebuild() for note in rows.notes]
     for note in notes:
         warnings.warn(note, stacklevel=stacklevel)
-    scene, tables, cogs = prepared.scene, prepared.tables, prepared.cogs
-    with session_scope(engine) as session:
-        scene_id = upsert_scene(
-            session, scene, options.source, prepared.grid, prepared.footprint, prepared.clear,
-            prepared.record,
-        )  # fmt: skip
-        for kind, info in cogs.items():
-            upsert_asset(session, scene_id, kind, info, store)
-        stored, flagged = store_stats(
-            session,
-            acquired_at=scene.acquired_at,
-            source=options.source,
-            scene_id=scene_id,
-            tables=tables,
-        )
     return SceneResult(
-        scene_key=scene.scene_key,
-        acquired_at=scene.acquired_at.isoformat(),
-        radiometry=prepared.record,
-        indices=list(prepared.names),
-        plots_with_stats=stored,
-        flagged=flagged,
-        clear_fraction=prepared.clear,
-        cogs={kind: info.path.relative_to(store).as_posix() for kind, info in cogs.items()},
+        scene_key=rows.scene.scene_key,
+        acquired_at=rows.scene.acquired_at.isoformat(),
+        radiometry=rows.record,
+        indices=list(rows.names),
+        plots_with_stats=counts[0],
+        flagged=counts[1],
+        clear_fraction=rows.clear,
+        cogs={kind: i.path.relative_to(store).as_posix() for kind, i in prepared.cogs.items()},
         warnings=[note.message(options.lang) for note in notes],
     )
 
 
 def _prepare(
-    *, engine: Engine, scene: SceneFiles, store: Path, options: IngestOptions
+    *,
+    engine: Engine,
+    scene: SceneFiles,
+    store: Path,
+    options: IngestOptions,
+    write: Callable[[SceneRows], None] | None = None,
 ) -> PreparedScene:
+    """Read, mask, compute and write the COGs; ``write`` gets the rows while COGs are built."""
     metadata = read_mtd(scene.metadata) if scene.metadata else None
     radiometry = decide_radiometry(
         metadata, user_offset=options.boa_offset, acquired=scene.acquired_at
@@ -302,19 +367,23 @@ def _prepare(
             plots = plots_touching(session, footprint)
         coverage = compute_coverage(plots, grid, id_column="id") if len(plots) else None
 
-        def statistics(strips: StripResult) -> dict[str, StatsTable]:
-            if coverage is None:
-                return {}
-            return {
-                name: sample_statistics(
-                    coverage,
-                    strips.samples.pop(name),
-                    strips.reason_samples,
-                    min_valid_pixels=MIN_VALID_PIXELS,
-                    min_clear_fraction=options.satellite.min_clear_fraction,
-                )
-                for name in names
-            }
+        def rows(strips: StripResult) -> SceneRows:
+            tables: dict[str, StatsTable] = {}
+            if coverage is not None:
+                tables = {
+                    name: sample_statistics(
+                        coverage,
+                        strips.samples.pop(name),
+                        strips.reason_samples,
+                        min_valid_pixels=MIN_VALID_PIXELS,
+                        min_clear_fraction=options.satellite.min_clear_fraction,
+                    )
+                    for name in names
+                }
+            found = _scene_rows(scene, names, grid, footprint, radiometry, strips, tables, options)
+            if write is not None:
+                write(found)
+            return found
 
         done, computed = opened.run(
             coverage=coverage,
@@ -322,9 +391,22 @@ def _prepare(
             folder=store / options.source / scene.scene_key,
             true_colour=_TRUE_COLOUR_BANDS,
             true_colour_kind=TRUE_COLOUR,
-            then=statistics,
+            then=rows,
         )
-    tables = computed or {}
+    return PreparedScene(rows=computed, cogs=done.cogs)
+
+
+def _scene_rows(
+    scene: SceneFiles,
+    names: tuple[str, ...],
+    grid: Grid,
+    footprint: shapely.Geometry,
+    radiometry: Radiometry,
+    done: StripResult,
+    tables: dict[str, StatsTable],
+    options: IngestOptions,
+) -> SceneRows:
+    """The radiometry verdict, flags, clear fraction and warnings from the strips' results."""
     check = done.check
     verdict = check.plausibility
     notes: list[ImplausibleReflectance | LowClearScene] = []
@@ -346,14 +428,13 @@ def _prepare(
             "suggested_offset": check.suggested_offset,
         },
     }
-    return PreparedScene(
+    return SceneRows(
         scene=scene,
         names=names,
         grid=grid,
         footprint=footprint,
         clear=clear,
         record=record,
-        cogs=done.cogs,
         tables=tables,
         notes=tuple(Portable.of(note) for note in notes),
     )

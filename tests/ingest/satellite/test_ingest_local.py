@@ -324,9 +324,15 @@ def test_sigkill_during_cog_writing_leaves_no_partial_cog(
         if process.poll() is None:
             process.kill()
         process.communicate()
-    # Killed while its first COG sat under a temporary name: nothing under a final name.
+    # Killed while its first COG sat under a temporary name: nothing under a final name, and
+    # the scene's transaction (open while the COGs are built) left no row.
     assert list((home / "rasters").rglob(".*.tmp-*"))
     assert list((home / "rasters").rglob("*.tif")) == []
+    with plots.begin() as conn:
+        for table in ("scenes", "raster_assets", "plot_index_stats", "plot_latest"):
+            assert conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() == 0, table
+        # The rolled-back scene row used an id; restart it so the ids match the clean run's.
+        conn.execute(text("ALTER SEQUENCE scenes_id_seq RESTART"))
     run(database_url, home, str(BARBELLINO))
     assert data_sums(plots) == expected_sums
     assert cog_hashes(home) == expected_files
