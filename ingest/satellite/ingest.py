@@ -79,6 +79,7 @@ from ingest.satellite.stats import (
     FLAG_IMPLAUSIBLE_RADIOMETRY,
     StatsTable,
     compute_coverage,
+    mask_sums,
     sample_statistics,
 )
 from models.db import engine_for, session_scope
@@ -369,7 +370,8 @@ def _prepare(
 
         def rows(strips: StripResult) -> SceneRows:
             tables: dict[str, StatsTable] = {}
-            if coverage is not None:
+            if coverage is not None and strips.reason_samples is not None:
+                masks = mask_sums(coverage, strips.reason_samples)  # once for every index
                 tables = {
                     name: sample_statistics(
                         coverage,
@@ -377,6 +379,7 @@ def _prepare(
                         strips.reason_samples,
                         min_valid_pixels=MIN_VALID_PIXELS,
                         min_clear_fraction=options.satellite.min_clear_fraction,
+                        masks=masks,
                     )
                     for name in names
                 }

@@ -69,12 +69,14 @@ __all__ = [
     "QUANTILES",
     "CrsMismatch",
     "GridMismatch",
+    "MaskSums",
     "PlotCoverage",
     "PlotsWithoutCrs",
     "StatsError",
     "StatsTable",
     "UnsupportedGrid",
     "compute_coverage",
+    "mask_sums",
     "plot_statistics",
     "read_samples",
     "sample_statistics",
@@ -207,11 +209,14 @@ def sample_statistics(
     min_valid_pixels: int,
     min_clear_fraction: float,
     reason_codes: tuple[int, ...] = (),
+    masks: MaskSums | None = None,
 ) -> StatsTable:
     """Like :func:`plot_statistics`, from values already taken at every coverage entry.
 
     ``samples`` (and ``reason_samples``) hold one value per entry, in entry order, as
-    returned by :meth:`PlotCoverage.sample` or :func:`read_samples`.
+    returned by :meth:`PlotCoverage.sample` or :func:`read_samples`. ``masks``, from
+    :func:`mask_sums` on the same ``reason_samples``, saves summing the mask again for
+    every index of a scene.
     """
     if min_valid_pixels < 0:
         raise InvalidParameter(name="min_valid_pixels", reason=f"{min_valid_pixels} < 0")
@@ -226,14 +231,12 @@ def sample_statistics(
     weight = coverage.weights
     x = samples.astype(np.float32, copy=False)
     finite = ~np.isnan(x)
-    clear = reason_samples == 0 if reason_samples is not None else finite
-    valid = clear & finite
-
-    total = _group_sum(group, weight, n)
-    clear_weight = _group_sum(group[clear], weight[clear], n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        clear_fraction = clear_weight / total
-    shares = _masked_shares(group, weight, reason_samples, total, reason_codes)
+    if reason_samples is not None:
+        sums = masks if masks is not None else mask_sums(coverage, reason_samples, reason_codes)
+    else:
+        sums = _sums(coverage, finite, None, reason_codes)
+    total, clear_fraction, shares = sums.total, sums.clear_fraction, sums.shares
+    valid = sums.clear & finite
 
     # Valid entries sorted by (plot, value); everything below works on these only.
     vg = group[valid]
@@ -278,6 +281,50 @@ def sample_statistics(
         flagged=flagged,
         flag_reason=flag_reason,
     )
+
+
+@dataclass(frozen=True)
+class MaskSums:
+    """What the mask alone gives per plot, the same for every index of a scene.
+
+    Attributes:
+        clear: per coverage entry, whether it is clear (reason 0).
+        total: T, Σ c over all pixels on the grid.
+        clear_fraction: W_clear / T (NaN when T = 0).
+        shares: reason code → Σ c [r = k] / T.
+    """
+
+    clear: NDArray[np.bool_]
+    total: F64
+    clear_fraction: F64
+    shares: dict[int, F64]
+
+
+def mask_sums(
+    coverage: PlotCoverage,
+    reason_samples: NDArray[np.integer[Any]],
+    reason_codes: tuple[int, ...] = (),
+) -> MaskSums:
+    """The per-plot sums of the mask reasons at every coverage entry (for ``masks=``)."""
+    if reason_samples.shape != (coverage.n_cells,):
+        expected = f"reason_samples ({coverage.n_cells},)"
+        raise GridMismatch(expected=expected, got=str(reason_samples.shape))
+    return _sums(coverage, reason_samples == 0, reason_samples, reason_codes)
+
+
+def _sums(
+    coverage: PlotCoverage,
+    clear: NDArray[np.bool_],
+    reason_samples: NDArray[np.integer[Any]] | None,
+    reason_codes: tuple[int, ...],
+) -> MaskSums:
+    n, group, weight = coverage.n_plots, coverage.plot_index, coverage.weights
+    total = _group_sum(group, weight, n)
+    clear_weight = _group_sum(group[clear], weight[clear], n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        clear_fraction = clear_weight / total
+    shares = _masked_shares(group, weight, reason_samples, total, reason_codes)
+    return MaskSums(clear, total, clear_fraction, shares)
 
 
 def weighted_quantiles(

@@ -35,6 +35,9 @@ WITH written AS (
     -- No foreign key checks each row (migration 0005): a plot deleted since it was read is
     -- left out here, in one join.
     WHERE EXISTS (SELECT 1 FROM plots AS p WHERE p.id = g.plot_id)
+    -- In key order (staging is index by index): the primary key grows at its right edge
+    -- instead of splitting pages for every index, and a plot's rows sit together.
+    ORDER BY g.plot_id, g.index
     ON CONFLICT (plot_id, index, acquired_at, source) DO UPDATE SET
         scene_id = EXCLUDED.scene_id,
         mean = EXCLUDED.mean,

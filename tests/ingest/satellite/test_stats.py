@@ -27,6 +27,7 @@ from ingest.satellite.stats import (
     PlotCoverage,
     StatsTable,
     compute_coverage,
+    mask_sums,
     plot_statistics,
     read_samples,
     sample_statistics,
@@ -218,6 +219,28 @@ def test_one_coverage_serves_every_index_on_the_grid(tmp_path, plots, monkeypatc
     assert len(calls) == 1
     np.testing.assert_array_equal(coverage.weights, weights_before)
     assert not coverage.weights.flags.writeable
+
+
+def test_mask_sums_shared_by_two_indices_equal_each_index_on_its_own(cog, plots):
+    with rasterio.open(cog) as src:
+        coverage = compute_coverage(plots, src, id_column="code")
+        first = coverage.sample(src.read(1))
+    second = coverage.sample(index_values(seed=5) - 0.2)
+    rng = np.random.default_rng(4)
+    reasons = rng.choice(np.array([0, 0, 0, 3, 9], np.uint8), coverage.n_cells)
+    masks = mask_sums(coverage, reasons)
+    for samples in (first, second):
+        shared = sample_statistics(coverage, samples, reasons, masks=masks, **THRESHOLDS)
+        alone = sample_statistics(coverage, samples, reasons, **THRESHOLDS)
+        pd.testing.assert_frame_equal(shared.to_frame(), alone.to_frame())
+    # The sums themselves, by hand per plot.
+    for k in range(coverage.n_plots):
+        part = slice(coverage.offsets[k], coverage.offsets[k + 1])
+        w, r = coverage.weights[part].astype(np.float64), reasons[part]
+        assert masks.clear_fraction[k] == pytest.approx(w[r == 0].sum() / w.sum())
+        assert masks.shares[9][k] == pytest.approx(w[r == 9].sum() / w.sum())
+    with pytest.raises(GridMismatch):
+        mask_sums(coverage, reasons[:-1])
 
 
 def test_windowed_reading_equals_sampling_the_whole_array(cog, plots):
