@@ -1,10 +1,11 @@
-"""Where per-scene work runs: in this process (default) or on an existing Dask cluster.
+"""Where per-scene work runs when not in this process: an existing Dask cluster.
 
 An :class:`Executor` maps a top-level function over picklable items and yields the results
-in the items' order. :func:`ingest.satellite.ingest.ingest_local` uses it for the heavy part
-of each scene (read bands, mask, compute indices and statistics, write COGs); the caller
-keeps the database writes and stores each scene's rows in scene order, so the result does
-not depend on which worker finishes first.
+in the items' order. :func:`ingest.satellite.ingest.ingest_local` given one uses it for the
+heavy part of each scene (read bands, mask, compute indices and statistics, write COGs); the
+caller keeps the database writes and stores each scene's rows in scene order, so the result
+does not depend on which worker finishes first. Without one, ``ingest_local`` works in this
+process and writes each scene's rows while its COGs are built.
 
 Memory is bounded on both sides: :class:`DaskExecutor` keeps at most ``max_in_flight``
 scenes submitted (default: the cluster's worker threads), and releases each result once it
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
 __all__ = [
     "DaskExecutor",
     "Executor",
-    "InProcessExecutor",
     "Portable",
     "SchedulerUnreachable",
     "ThreadedWorkers",
@@ -68,15 +68,6 @@ class Executor(Protocol):
     ) -> Generator[R, None, None]:  # pragma: no cover - protocol
         """Yield ``func(item)`` for each item, in order; closing the generator stops the work."""
         ...
-
-
-class InProcessExecutor:
-    """Sequential, in this process: one item is worked on only when its result is asked for."""
-
-    def map(self, func: Callable[[T], R], items: Sequence[T]) -> Generator[R, None, None]:
-        """Yield ``func(item)`` for each item, in order."""
-        for item in items:
-            yield func(item)
 
 
 @dataclass(frozen=True)

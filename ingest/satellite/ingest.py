@@ -155,10 +155,10 @@ def ingest_local(
     """Ingest every scene found in ``paths``; the job id and one result per scene.
 
     Recorded as a ``satellite_ingest`` job with progress; a failure marks the job failed and
-    leaves earlier scenes committed (each scene is its own transaction). The per-scene work
-    (:func:`prepare_scene`) runs on ``executor`` (default: in this process, one scene at a
-    time, its rows written while its COGs are built); its database rows are written here,
-    through ``engine``, in scene order.
+    leaves earlier scenes committed (each scene is its own transaction). Without ``executor``
+    the scenes are worked on here, one at a time, each scene's rows written while its COGs
+    are built; with one, the per-scene work (:func:`prepare_scene`) runs on it and the rows
+    are written here, through ``engine``, in scene order.
     """
     scenes = find_scenes(paths, day=options.day, orbit=options.orbit)
     params = {"paths": [str(p) for p in paths], "source": options.source}
