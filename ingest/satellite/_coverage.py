@@ -16,22 +16,28 @@ CRS-mismatch warning is turned into :class:`CrsMismatch`.
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Iterator
+import contextlib
+import logging
+import multiprocessing
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+import threading
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, ClassVar
+from pathlib import Path
+from typing import Any, ClassVar, Final
 
 import geopandas as gpd
 import numpy as np
 import shapely
-from exactextract import exact_extract
-from exactextract.feature import Feature, FeatureSource
-from exactextract.raster import NumPyRasterSource
-from exactextract.writer import Writer
 from numpy.typing import NDArray
 from pyproj import CRS
 
+import ingest
+from ingest._cells import Cells, cells_of
 from ingest.errors import IngestError
 from ingest.satellite._grid import Grid, GridLike
 
@@ -40,14 +46,20 @@ __all__ = [
     "GridMismatch",
     "PlotCoverage",
     "PlotsWithoutCrs",
+    "SPLIT_MIN_PLOTS",
     "StatsError",
     "UnsupportedGrid",
     "compute_coverage",
     "read_samples",
 ]
 
-#: exactextract's warning when features and raster differ in CRS (it then finds no pixels).
-_CRS_WARNING = "Spatial reference system of input features does not exactly match"
+_log = logging.getLogger(__name__)
+#: The module a second process runs (``python -m``): it serves one :func:`cells_of` call.
+_CHILD_MODULE = "ingest._cells"
+
+#: Fewer plots than this stay in one process (a second process costs ~0.3 s to start and
+#: hand back its cells; the coverage of 20,000 plots takes ~1.5 s on one core).
+SPLIT_MIN_PLOTS: Final = 20_000
 
 
 class StatsError(IngestError):
@@ -138,6 +150,7 @@ def compute_coverage(
     *,
     id_column: str | None = None,
     min_fraction: float = 0.0,
+    processes: int = 1,
 ) -> PlotCoverage:
     """Coverage fractions of every plot on ``grid``, computed once with exactextract.
 
@@ -151,6 +164,8 @@ def compute_coverage(
             default 0 keeps every touched pixel, as exactextract does, including slivers of
             ~1e-7 that reprojection round-off creates along edges lying on pixel edges; a
             small value (1e-6) drops those from counts, min and max.
+        processes: 2 computes half of the plots in a second process when there are at least
+            :data:`SPLIT_MIN_PLOTS` of them (the result is the same).
 
     Returns:
         The coverage, one plot per input row in input order; plots outside the grid have no
@@ -175,122 +190,130 @@ def compute_coverage(
     positions = np.flatnonzero(touches)
     area_px = np.where(present, shapely.area(geoms), 0.0) / grid.pixel_area
 
-    writer = _CsrWriter(len(ids))
-    if len(positions):
-        source = _WkbSource(positions, shapely.to_wkb(geoms[positions]), projected.crs.to_wkt())
-        # Coverage does not depend on pixel values: a zero-strided array gives exactextract
-        # the grid without allocating it.
-        zeros = np.broadcast_to(np.float32(0), grid.shape)
-        raster = NumPyRasterSource(zeros, *grid.bounds, srs_wkt=crs.to_wkt())
-        with warnings.catch_warnings():
-            warnings.filterwarnings("error", message=_CRS_WARNING, category=RuntimeWarning)
-            try:
-                exact_extract(
-                    raster, source, ["cell_id", "coverage"], include_cols=["pos"], output=writer
-                )
-            except RuntimeWarning as warning:
-                raise CrsMismatch(
-                    plots_crs=projected.crs.to_string(), raster_crs=crs.to_string()
-                ) from warning
-    return writer.coverage(grid, ids, area_px.astype(np.float64), min_fraction)
+    counts = np.zeros(len(ids), dtype=np.int64)
+    wkbs = list(shapely.to_wkb(geoms[positions]))
+    try:
+        touched, cells, weights = _cells(
+            wkbs, grid, (crs.to_wkt(), projected.crs.to_wkt()), processes
+        )
+    except RuntimeWarning as warning:
+        raise CrsMismatch(
+            plots_crs=projected.crs.to_string(), raster_crs=crs.to_string()
+        ) from warning
+    counts[positions] = touched
+    return _assemble(grid, ids, counts, cells, weights, area_px, min_fraction)
+
+
+def _cells(wkbs: list[bytes], grid: Grid, wkts: tuple[str, str], processes: int) -> Cells:
+    """:func:`~ingest._cells.cells_of` for all plots, split over up to two processes.
+
+    exactextract's binding holds the GIL, so threads would not help: the second half goes to
+    a child Python process (``python -m ingest._cells``, pickles over its stdin and stdout)
+    while this one computes the first. Not :mod:`multiprocessing`: its spawned processes
+    import the caller's main module (the whole CLI), and a fork could inherit locks held by
+    GDAL's or the database driver's threads. Small inputs and a single CPU stay in this
+    process; so does a daemonic one (a Dask worker's, whose CPUs the cluster already
+    schedules); a half whose process failed to start or died is computed here.
+    """
+    args = (grid.bounds, grid.shape, *wkts)
+    if processes < 2 or len(wkbs) < SPLIT_MIN_PLOTS or multiprocessing.current_process().daemon:
+        return cells_of(wkbs, *args)
+    half = len(wkbs) // 2
+    with _Child((wkbs[half:], *args)) as far:
+        near = cells_of(wkbs[:half], *args)
+        other = far.result()
+    if other is None:
+        _log.warning("coverage: the second process failed; computing its half here")
+        other = cells_of(wkbs[half:], *args)
+    return (
+        np.concatenate([near[0], other[0]]),
+        np.concatenate([near[1], other[1]]),
+        np.concatenate([near[2], other[2]]),
+    )
+
+
+class _Child:
+    """A ``python -m ingest._cells`` process computing one :func:`cells_of` call."""
+
+    def __init__(self, args: tuple[Any, ...]) -> None:
+        # The child finds ``ingest`` where this process found it, whatever the working folder.
+        root = str(Path(ingest.__file__).resolve().parent.parent)
+        paths = [root, *filter(None, [os.environ.get("PYTHONPATH")])]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+        self.payload = pickle.dumps(args, protocol=pickle.HIGHEST_PROTOCOL)
+        self.output = tempfile.TemporaryFile()
+        try:
+            self.process: subprocess.Popen[bytes] | None = subprocess.Popen(
+                [sys.executable, "-m", _CHILD_MODULE],
+                stdin=subprocess.PIPE,
+                stdout=self.output,
+                env=env,
+            )
+        except OSError:
+            self.process = None
+            return
+        # The child reads its whole input first; the pipe takes it while this process goes on.
+        self.feeder = threading.Thread(target=self._feed, daemon=True)
+        self.feeder.start()
+
+    def __enter__(self) -> _Child:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()  # this half failed: the other is not wanted
+            self.process.wait()
+        self.output.close()
+
+    def _feed(self) -> None:
+        assert self.process is not None and self.process.stdin is not None
+        with contextlib.suppress(OSError), self.process.stdin as stdin:
+            stdin.write(self.payload)
+
+    def result(self) -> Cells | None:
+        """The child's cells, its exception raised here, or None when it did not finish."""
+        if self.process is None or self.process.wait() != 0:
+            return None
+        self.feeder.join()
+        self.output.seek(0)
+        try:
+            status, value = pickle.load(self.output)
+        except (EOFError, pickle.UnpicklingError):
+            return None
+        if status == "error":
+            raise value
+        cells: Cells = value
+        return cells
+
+
+def _assemble(
+    grid: Grid,
+    ids: NDArray[Any],
+    counts: NDArray[np.int64],
+    cell: NDArray[np.int64],
+    weight: NDArray[np.float32],
+    area_px: NDArray[np.float64],
+    min_fraction: float,
+) -> PlotCoverage:
+    """The CSR coverage from per-plot counts, dropping fractions at or below ``min_fraction``."""
+    keep = weight > min_fraction
+    if not keep.all():
+        owner = np.repeat(np.arange(len(counts)), counts)
+        counts = np.bincount(owner[keep], minlength=len(counts)).astype(np.int64)
+        cell, weight = cell[keep], weight[keep]
+    offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    rows, cols = np.divmod(cell, grid.width)
+    arrays = (ids, offsets, rows.astype(np.int32), cols.astype(np.int32), weight, area_px)
+    for array in arrays:
+        array.setflags(write=False)  # shared by every index computed on this coverage
+    return PlotCoverage(grid, *arrays)
 
 
 def _north_up(grid: Grid) -> Grid:
     if not grid.north_up:
         raise UnsupportedGrid(transform=tuple(grid.transform)[:6])
     return grid
-
-
-class _Feature(Feature):  # type: ignore[misc]
-    """A feature as exactextract sees it: named values and, for inputs, a WKB geometry."""
-
-    def __init__(self, values: dict[str, Any] | None = None, wkb: bytes | None = None) -> None:
-        Feature.__init__(self)
-        self.values = values if values is not None else {}
-        self.wkb = wkb
-
-    def geometry(self) -> bytes | None:
-        return self.wkb
-
-    def get(self, name: str) -> Any:
-        return self.values[name]
-
-    def set(self, name: str, value: object) -> None:
-        self.values[name] = value
-
-    def fields(self) -> list[str]:
-        return list(self.values)
-
-    def set_geometry(self, wkb: bytes | None) -> None:
-        """Results carry no geometry: nothing to keep."""
-
-    def set_geometry_format(self) -> str:
-        return "wkb"
-
-
-class _WkbSource(FeatureSource):  # type: ignore[misc]
-    """Plots as WKB (cheaper than geopandas' GeoJSON round trip), in the grid's CRS."""
-
-    def __init__(self, positions: NDArray[np.intp], wkbs: NDArray[Any], srs_wkt: str) -> None:
-        super().__init__()
-        self.positions = positions
-        self.wkbs = wkbs
-        self.srs = srs_wkt
-
-    def count(self) -> int:
-        return len(self.positions)
-
-    def __iter__(self) -> Iterator[_Feature]:
-        for pos, wkb in zip(self.positions, self.wkbs, strict=True):
-            yield _Feature({"pos": int(pos)}, wkb)
-
-    def srs_wkt(self) -> str:
-        return self.srs
-
-
-class _CsrWriter(Writer):  # type: ignore[misc]
-    """Collects exactextract's per-plot cell ids and coverages into CSR arrays."""
-
-    def __init__(self, n_plots: int) -> None:
-        super().__init__()
-        self.cells: list[NDArray[np.int64]] = [np.empty(0, np.int64)] * n_plots
-        self.fractions: list[NDArray[np.float32]] = [np.empty(0, np.float32)] * n_plots
-
-    def write(self, feature: Any) -> None:
-        record = _Feature()
-        feature.copy_to(record)
-        pos = int(record.values["pos"])
-        self.cells[pos] = np.asarray(record.values["cell_id"], dtype=np.int64)
-        # exactextract computes fractions in float32: nothing is lost.
-        self.fractions[pos] = np.asarray(record.values["coverage"], dtype=np.float32)
-
-    def features(self) -> None:
-        return None
-
-    def coverage(
-        self,
-        grid: Grid,
-        ids: NDArray[Any],
-        area_px: NDArray[np.float64],
-        min_fraction: float,
-    ) -> PlotCoverage:
-        """Assemble the collected arrays, dropping fractions at or below ``min_fraction``."""
-        counts = np.array([len(c) for c in self.cells], dtype=np.int64)
-        cell = np.concatenate([np.empty(0, np.int64), *self.cells])
-        weight = np.concatenate([np.empty(0, np.float32), *self.fractions])
-        self.cells, self.fractions = [], []
-        keep = weight > min_fraction
-        if not keep.all():
-            owner = np.repeat(np.arange(len(counts)), counts)
-            counts = np.bincount(owner[keep], minlength=len(counts)).astype(np.int64)
-            cell, weight = cell[keep], weight[keep]
-        offsets = np.zeros(len(counts) + 1, dtype=np.int64)
-        np.cumsum(counts, out=offsets[1:])
-        rows, cols = np.divmod(cell, grid.width)
-        arrays = (ids, offsets, rows.astype(np.int32), cols.astype(np.int32), weight, area_px)
-        for array in arrays:
-            array.setflags(write=False)  # shared by every index computed on this coverage
-        return PlotCoverage(grid, *arrays)
 
 
 def read_samples(

@@ -7,9 +7,12 @@ flag as a code, each mask reason's share in its own column), and what is the sam
 whole scene (time, source, scene id) is a statement parameter, not a column.
 ``scene_stats_store.sql`` turns NaN into NULL, codes into names, the share columns into the
 ``masked_shares`` object, and upserts on the primary key (the rule between two
-observations of one key is in :mod:`ingest.satellite.ingest`); it returns the rows it
-inserted or changed, and only those are looked at for ``plot_latest``, so a re-run that
-changes nothing does no further work and the cost does not grow with the history.
+observations of one key is in :mod:`ingest.satellite.ingest`). The first scene of a time
+and source, the usual case, needs no conflict rule: a plain INSERT is cheaper (at county
+scale ~5 s of 20), with a fall back to the upsert should a key exist after all. The
+statement returns the rows it inserted or changed, and only those are looked at for
+``plot_latest``, so a re-run that changes nothing does no further work and the cost does
+not grow with the history.
 
 ``plot_latest`` upkeep for the changed rows (``scene_latest_*.sql``): a changed row that
 is unflagged and newer than a plot's latest value (or replaces it) becomes it; a latest
@@ -19,15 +22,18 @@ same-day value from another source, is recomputed from its whole history.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ingest._db import run_sql
+from ingest._db import run_sql, sql
 from ingest.satellite.masks import MaskReason
 from ingest.satellite.stats import (
     FLAG_FEW_PIXELS,
@@ -57,6 +63,10 @@ FLAG_CODES: Final = {
 #: Mask reasons with a share column (``share_<name>``) in the staging table, in order.
 SHARE_REASONS: Final = tuple(r for r in MaskReason if r != MaskReason.CLEAR)
 
+_log = logging.getLogger(__name__)
+#: Where ``scene_stats_store.sql`` takes ``scene_stats_conflict.sql``.
+_CONFLICT_SLOT: Final = "/* ON CONFLICT */"
+_UNIQUE_VIOLATION: Final = "23505"
 _STATISTICS: Final = ("mean", "std", "min", "max", "median", "p10", "p90")
 _HEADER: Final = b"PGCOPY\n\xff\r\n\x00" + np.array([0, 0], ">i4").tobytes()
 _TRAILER: Final = np.array([-1], ">i2").tobytes()
@@ -102,6 +112,36 @@ def copy_payload(name: str, table: StatsTable) -> tuple[bytes, NDArray[np.intp]]
     return rows.tobytes(), keep
 
 
+def _store_statement(*, fresh: bool) -> str:
+    """``scene_stats_store.sql``, with the conflict rule unless no row can conflict."""
+    return sql("scene_stats_store").replace(
+        _CONFLICT_SLOT, "" if fresh else sql("scene_stats_conflict")
+    )
+
+
+def _insert_fresh(session: Session, key: dict[str, Any]) -> bool:
+    """The rows with a plain INSERT; False (nothing written) when a key exists after all.
+
+    That happens when another transaction stored a scene of the same time and source since
+    :file:`scene_stats_fresh.sql` looked (this INSERT waited for it to commit), or when rows
+    of a scene that has since moved to another time hold the key. A savepoint undoes the
+    INSERT; the caller then upserts.
+    """
+    _log.debug(
+        "statistics of scene %s: plain INSERT (the first of its time and source)",
+        key["scene_id"],
+    )
+    try:
+        with session.begin_nested():
+            session.execute(text(_store_statement(fresh=True)), key)
+    except IntegrityError as error:
+        if getattr(error.orig, "sqlstate", None) != _UNIQUE_VIOLATION:
+            raise
+        _log.info("statistics of scene %s: a key exists; upserting", key["scene_id"])
+        return False
+    return True
+
+
 def store_stats(
     session: Session,
     *,
@@ -132,7 +172,10 @@ def store_stats(
             copy.write(chunk)
         copy.write(_TRAILER)
     key = {"acquired_at": acquired_at, "source": source, "scene_id": scene_id}
-    run_sql(session=session, name="scene_stats_store", params=key)
+    fresh = bool(run_sql(session=session, name="scene_stats_fresh", params=key)[0][0])
+    if not (fresh and _insert_fresh(session, key)):
+        _log.debug("statistics of scene %s: upsert", scene_id)
+        session.execute(text(_store_statement(fresh=False)), key)
     for step in ("scene_latest_prune", "scene_latest", "scene_latest_recompute"):
         run_sql(session=session, name=step, params=key)
     return with_rows, flagged

@@ -65,12 +65,20 @@ def encode_true_colour(
     blue: npt.NDArray[np.floating[Any]],
 ) -> npt.NDArray[np.uint8]:
     """(3, rows, cols) uint8: reflectance 0–0.3 → 1–255 (clipped), 0 where any band is NaN."""
-    stack = np.stack([red, green, blue]).astype(np.float64)
-    invalid = ~np.isfinite(stack).all(axis=0)
-    with np.errstate(invalid="ignore"):
-        scaled = 1 + np.rint(np.clip(stack, 0.0, TRUE_COLOUR_MAX) / TRUE_COLOUR_MAX * 254)
-    scaled[:, invalid] = 0
-    out: npt.NDArray[np.uint8] = np.nan_to_num(scaled, nan=0).astype(np.uint8)
+    bands = (red, green, blue)
+    invalid = ~(np.isfinite(red) & np.isfinite(green) & np.isfinite(blue))
+    out = np.empty((3, *np.shape(red)), dtype=np.uint8)
+    for k, values in enumerate(bands):
+        # In place on one float64 copy per band (a strip is millions of pixels).
+        scaled = np.array(values, dtype=np.float64, copy=True)
+        with np.errstate(invalid="ignore"):
+            np.clip(scaled, 0.0, TRUE_COLOUR_MAX, out=scaled)
+            scaled /= TRUE_COLOUR_MAX
+            scaled *= 254
+            np.rint(scaled, out=scaled)
+            scaled += 1
+            out[k] = scaled  # 1–255 where valid; NaN, cast to anything, is replaced next
+        out[k][invalid] = 0
     return out
 
 

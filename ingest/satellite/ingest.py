@@ -41,6 +41,7 @@ Decisions:
 
 from __future__ import annotations
 
+import os
 import uuid
 import warnings
 from collections.abc import Callable, Mapping
@@ -106,6 +107,8 @@ JOB_KIND: Final = "satellite_ingest"
 MIN_VALID_PIXELS: Final = 3
 TRUE_COLOUR: Final = "truecolor"  # the kind tiles.raster serves as /tiles/scenes/{id}/truecolor
 _TRUE_COLOUR_BANDS: Final = ("red", "green", "blue")
+#: CPUs this process may use: the coverage of a county's plots is split over two of them.
+_CPUS: Final = len(os.sched_getaffinity(0))
 
 Progress = Callable[[int, int], None]
 
@@ -366,7 +369,9 @@ def _prepare(
         footprint = scene_footprint(grid)
         with session_scope(engine) as session:
             plots = plots_touching(session, footprint)
-        coverage = compute_coverage(plots, grid, id_column="id") if len(plots) else None
+        coverage = (
+            compute_coverage(plots, grid, id_column="id", processes=_CPUS) if len(plots) else None
+        )
 
         def rows(strips: StripResult) -> SceneRows:
             tables: dict[str, StatsTable] = {}

@@ -54,13 +54,18 @@ class Scaling:
         Values round to the nearest step (half to even); a value whose step lies outside the
         stored type becomes ``nodata`` rather than wrapping around.
         """
-        data = np.asarray(values, dtype=np.float64)
+        # One float64 working copy, changed in place (a strip of a scene is millions of values).
+        steps = np.array(values, dtype=np.float64, copy=True)
+        if self.offset:
+            steps -= self.offset
+        steps /= self.scale
+        np.rint(steps, out=steps)
         low, high = self._steps
-        with np.errstate(invalid="ignore"):
-            steps = np.rint((data - self.offset) / self.scale)
-            valid = np.isfinite(steps) & (steps >= low) & (steps <= high)
-        out = np.where(valid, steps, self.nodata)
-        return out.astype(np.dtype(self.dtype))
+        with np.errstate(invalid="ignore"):  # NaN compares false: not valid
+            valid = (steps >= low) & (steps <= high)
+            out = steps.astype(np.dtype(self.dtype))  # NaN and out-of-range replaced below
+        out[~valid] = self.nodata
+        return out
 
     def decode(self, stored: npt.ArrayLike) -> npt.NDArray[np.float32]:
         """Stored integers → float32 index values, NaN where ``nodata``."""

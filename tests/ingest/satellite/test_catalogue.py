@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 import spyndex
 
+from ingest.satellite.cog import TRUE_COLOUR_MAX, encode_true_colour
 from models.errors import NotFound
 from models.i18n import LANGUAGES, catalogue
 from models.indices import BANDS, INDICES, Platform, get_index, indices_for
+from models.indices.scaling import Scaling
 
 NAMES = sorted(INDICES)
 
@@ -104,6 +106,46 @@ def test_values_storage_cannot_hold_become_nodata_not_wrapped():
     scaling = INDICES["NDVI"].scaling
     stored = scaling.encode(np.array([4.0, -4.0, np.inf, 3.2767], dtype=np.float32))
     assert stored.tolist() == [-32768, -32768, -32768, 32767]
+
+
+def _edge_values() -> np.ndarray:
+    """Random values, exact half steps, the storage limits, NaN, ±inf and −0, as float32."""
+    rng = np.random.default_rng(11)
+    halves = (np.arange(-40_000, 40_000, 37) + 0.5) * 1e-4
+    special = [np.nan, np.inf, -np.inf, -0.0, 0.0, 3.2767, -3.2767, 3.27675, -3.2768, 0.30001]
+    return np.concatenate([rng.uniform(-4, 4, 50_000), halves, special]).astype(np.float32)
+
+
+@pytest.mark.parametrize(
+    "scaling",
+    [INDICES["NDVI"].scaling, Scaling(dtype="uint8", scale=0.01, offset=-1.0, nodata=255)],
+)
+def test_encoding_equals_the_plain_formula_for_every_value(scaling):
+    values = _edge_values()
+    data = values.astype(np.float64)
+    steps = np.rint((data - scaling.offset) / scaling.scale)
+    low, high = np.iinfo(np.dtype(scaling.dtype)).min, np.iinfo(np.dtype(scaling.dtype)).max
+    low, high = low + (scaling.nodata == low), high - (scaling.nodata == high)
+    with np.errstate(invalid="ignore"):
+        valid = np.isfinite(steps) & (steps >= low) & (steps <= high)
+    expected = np.where(valid, steps, scaling.nodata).astype(scaling.dtype)
+    got = scaling.encode(values)
+    assert got.dtype == np.dtype(scaling.dtype)
+    np.testing.assert_array_equal(got, expected)
+    assert np.isnan(values[-10]) and got[-10] == scaling.nodata
+
+
+def test_true_colour_equals_the_plain_formula_for_every_value():
+    rng = np.random.default_rng(12)
+    edge = _edge_values() / 10
+    red, green, blue = (rng.permutation(edge).reshape(-1, 11) for _ in range(3))
+    stack = np.stack([red, green, blue]).astype(np.float64)
+    scaled = 1 + np.rint(np.clip(stack, 0.0, TRUE_COLOUR_MAX) / TRUE_COLOUR_MAX * 254)
+    scaled[:, ~np.isfinite(stack).all(axis=0)] = 0
+    got = encode_true_colour(red, green, blue)
+    assert got.dtype == np.uint8 and got.shape == stack.shape
+    np.testing.assert_array_equal(got, scaled.astype(np.uint8))
+    assert {0, 1, 255} <= set(np.unique(got).tolist())
 
 
 def test_ndvi_ramp_runs_brown_to_green_with_a_distinct_nodata_colour():

@@ -185,6 +185,30 @@ def test_nodata_saturated_and_masked_dn_become_nan():
     assert np.isnan(values[[0, 1, 3]]).all() and values[2] == pytest.approx(0.05)
 
 
+@pytest.mark.parametrize(
+    ("offsets", "quantification", "dtype"),
+    [
+        ({"B04": -1000}, None, np.uint16),
+        ({"B04": 0}, None, np.uint16),
+        ({"B04": -1000}, 10000.0, np.uint8),
+        ({"B04": -900}, 4000.0, np.int16),
+        ({"B04": -1000.5}, None, np.uint16),  # not integers: the float64 path
+        ({"B04": -1000}, 10000.0, np.uint32),  # wide DN: the float64 path
+    ],
+)
+def test_every_dn_gives_the_reflectance_of_the_float64_formula(offsets, quantification, dtype):
+    properties: dict[str, object] = {"BOA_ADD_OFFSET": offsets}
+    if quantification is not None:
+        properties["BOA_QUANTIFICATION_VALUE"] = quantification
+    radiometry = decide_radiometry(metadata_from_properties(properties))
+    info = np.iinfo(dtype)
+    dn = np.arange(max(info.min, -70_000), min(info.max, 70_000) + 1).astype(dtype)
+    got = radiometry.to_reflectance(dn, "red", nodata_dn=())
+    offset, q = offsets["B04"], quantification or 10000.0
+    expected = ((dn.astype(np.float64) + offset) / q).astype(np.float32)
+    np.testing.assert_array_equal(got, expected)  # bit for bit, every DN
+
+
 def test_floats_are_refused_so_the_offset_cannot_be_applied_twice():
     radiometry = decide_radiometry(metadata_from_properties({"BOA_ADD_OFFSET": -1000}))
     with pytest.raises(DigitalNumbersExpected):

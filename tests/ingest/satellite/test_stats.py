@@ -195,7 +195,7 @@ def test_an_edge_plot_counts_only_its_part_on_the_grid(cog, plots):
 
 
 def test_one_coverage_serves_every_index_on_the_grid(tmp_path, plots, monkeypatch):
-    import ingest.satellite._coverage as coverage_module
+    import ingest._cells as coverage_module
 
     calls: list[object] = []
     real = coverage_module.exact_extract

@@ -17,8 +17,8 @@ from exactextract import exact_extract
 from exactextract.raster import NumPyRasterSource
 from pyproj import CRS
 
+from ingest._cells import CRS_WARNING as _CRS_WARNING
 from ingest.satellite import Grid
-from ingest.satellite._coverage import _CRS_WARNING
 from ingest.satellite.stats import (
     FLAG_FEW_PIXELS,
     FLAG_LOW_CLEAR_FRACTION,

@@ -10,6 +10,8 @@ the stored observations and every plot's latest values must equal the model's.
 from __future__ import annotations
 
 import random
+import threading
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -246,3 +248,101 @@ def test_a_plot_deleted_after_it_was_read_gets_no_rows(plots: Engine) -> None:
     stored = _count(plots, "SELECT count(*) FROM plot_index_stats")
     assert stored == len(ids) - 1
     assert _count(plots, f"SELECT count(*) FROM plot_index_stats WHERE plot_id = {ids[-1]}") == 0
+
+
+def _with(table: StatsTable, **fields: Any) -> StatsTable:
+    return StatsTable(**{**table.__dict__, **fields})
+
+
+def _stored(engine: Engine) -> dict[int, tuple[int, float]]:
+    """plot id → (scene id, clear fraction) of the NDVI rows at DATES[0] from "local"."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT plot_id, scene_id, clear_fraction FROM plot_index_stats"
+                " WHERE index = 'NDVI' AND acquired_at = :t AND source = 'local'"
+            ),
+            {"t": DATES[0]},
+        ).all()
+    return {r.plot_id: (r.scene_id, r.clear_fraction) for r in rows}
+
+
+def _two_scenes(engine: Engine) -> tuple[list[int], StatsTable, StatsTable]:
+    """Plot ids, a clear table, and one whose odd plots are clearer (the rest less clear)."""
+    with engine.connect() as conn:
+        ids = [int(i) for i in conn.execute(text("SELECT id FROM plots ORDER BY id")).scalars()]
+    first = _clear_table(ids)
+    clearer = np.array([0.9 if k % 2 else 0.3 for k in range(len(ids))])
+    return ids, first, _with(first, clear_fraction=clearer, mean=first.mean + 0.01)
+
+
+def test_a_key_held_by_a_moved_scene_falls_back_to_the_upsert(plots: Engine, caplog) -> None:
+    ids, first_table, second_table = _two_scenes(plots)
+    first = _scene(plots, "local", "one", DATES[0])
+    _store(plots, first, DATES[0], {"NDVI": first_table})
+    with plots.begin() as conn:  # the scene moves; its rows keep their time
+        conn.execute(text("UPDATE scenes SET acquired_at = :t WHERE id = :id"),
+                     {"t": DATES[1], "id": first})  # fmt: skip
+    second = _scene(plots, "local", "two", DATES[0])
+    with caplog.at_level("INFO", logger="ingest.satellite._stats_db"):
+        _store(plots, second, DATES[0], {"NDVI": second_table})
+    assert "a key exists; upserting" in caplog.text
+    expected = {
+        plot: (second, 0.9) if k % 2 else (first, float(first_table.clear_fraction[k]))
+        for k, plot in enumerate(ids)
+    }
+    assert _stored(plots) == expected
+
+
+def test_the_first_scene_of_a_time_goes_in_without_a_conflict(plots: Engine, caplog) -> None:
+    ids, table, _ = _two_scenes(plots)
+    scene = _scene(plots, "local", "one", DATES[0])
+    with caplog.at_level("DEBUG", logger="ingest.satellite._stats_db"):
+        _store(plots, scene, DATES[0], {"NDVI": table})
+        _store(plots, scene, DATES[0], {"NDVI": table})  # again: the upsert, changing nothing
+    assert [r.getMessage() for r in caplog.records] == [
+        f"statistics of scene {scene}: plain INSERT (the first of its time and source)",
+        f"statistics of scene {scene}: upsert",
+    ]
+    expected = {plot: (scene, float(table.clear_fraction[k])) for k, plot in enumerate(ids)}
+    assert _stored(plots) == expected
+
+
+def test_two_tiles_of_one_time_stored_at_once_follow_the_rule(plots: Engine) -> None:
+    # Both transactions see no row of the time yet and take the plain INSERT; the second
+    # waits on the first's keys, fails on them once it commits, and upserts instead.
+    ids, first_table, second_table = _two_scenes(plots)
+    first = _scene(plots, "local", "one", DATES[0])
+    second = _scene(plots, "local", "two", DATES[0])
+    errors: list[BaseException] = []
+
+    def store_second() -> None:
+        try:
+            _store(plots, second, DATES[0], {"NDVI": second_table})
+        except BaseException as error:  # reported by the assertion below
+            errors.append(error)
+
+    waiter = threading.Thread(target=store_second)
+    with session_scope(plots) as session:
+        store_stats(
+            session, acquired_at=DATES[0], source="local", scene_id=first,
+            tables={"NDVI": first_table},
+        )  # fmt: skip
+        waiter.start()
+        deadline = time.monotonic() + 30
+        while _count(plots, _WAITING_ON_A_LOCK) == 0:  # the second INSERT waits for us
+            assert waiter.is_alive() and time.monotonic() < deadline, errors
+            time.sleep(0.05)
+    waiter.join(60)
+    assert not errors
+    expected = {
+        plot: (second, 0.9) if k % 2 else (first, float(first_table.clear_fraction[k]))
+        for k, plot in enumerate(ids)
+    }
+    assert _stored(plots) == expected
+
+
+_WAITING_ON_A_LOCK = (
+    "SELECT count(*) FROM pg_stat_activity"
+    " WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO plot_index_stats%'"
+)
