@@ -47,7 +47,7 @@ lint: venv
 bench: setup
 	$(BIN)/python bench/bench_frame.py --plots $(or $(PLOTS),50000)
 	$(BIN)/python bench/bench_stats.py --plots 10000 100000
-	$(BIN)/python bench/bench_ingest.py --size $(or $(INGEST_SIZE),10980) --plots $(or $(INGEST_PLOTS),200000)
+	$(BIN)/python bench/bench_ingest.py --size $(or $(INGEST_SIZE),10980) --plots $(or $(INGEST_PLOTS),200000) --rounds $(or $(INGEST_ROUNDS),3)
 	$(MAKE) bench-query
 
 # QUERY_BULK=N: all scenes but the newest N written many per statement (much faster than
