@@ -24,7 +24,6 @@ import pickle
 import subprocess
 import sys
 import tempfile
-import threading
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -165,7 +164,8 @@ def compute_coverage(
             ~1e-7 that reprojection round-off creates along edges lying on pixel edges; a
             small value (1e-6) drops those from counts, min and max.
         processes: 2 computes half of the plots in a second process when there are at least
-            :data:`SPLIT_MIN_PLOTS` of them (the result is the same).
+            :data:`SPLIT_MIN_PLOTS` of them and this process may use two CPUs (the result is
+            the same).
 
     Returns:
         The coverage, one plot per input row in input order; plots outside the grid have no
@@ -208,15 +208,20 @@ def _cells(wkbs: list[bytes], grid: Grid, wkts: tuple[str, str], processes: int)
     """:func:`~ingest._cells.cells_of` for all plots, split over up to two processes.
 
     exactextract's binding holds the GIL, so threads would not help: the second half goes to
-    a child Python process (``python -m ingest._cells``, pickles over its stdin and stdout)
-    while this one computes the first. Not :mod:`multiprocessing`: its spawned processes
-    import the caller's main module (the whole CLI), and a fork could inherit locks held by
-    GDAL's or the database driver's threads. Small inputs and a single CPU stay in this
-    process; so does a daemonic one (a Dask worker's, whose CPUs the cluster already
-    schedules); a half whose process failed to start or died is computed here.
+    a child Python process (``python -m ingest._cells``) while this one computes the first.
+    Not :mod:`multiprocessing`: its spawned processes import the caller's main module (the
+    whole CLI), and a fork could inherit locks held by GDAL's or the database driver's
+    threads. Small inputs and a process allowed one CPU stay here; so does a daemonic process
+    (a Dask worker's, whose CPUs the cluster already schedules); a half whose process failed
+    to start or died is computed here.
     """
     args = (grid.bounds, grid.shape, *wkts)
-    if processes < 2 or len(wkbs) < SPLIT_MIN_PLOTS or multiprocessing.current_process().daemon:
+    if (
+        processes < 2
+        or len(wkbs) < SPLIT_MIN_PLOTS
+        or len(os.sched_getaffinity(0)) < 2
+        or multiprocessing.current_process().daemon
+    ):
         return cells_of(wkbs, *args)
     half = len(wkbs) // 2
     with _Child((wkbs[half:], *args)) as far:
@@ -233,28 +238,26 @@ def _cells(wkbs: list[bytes], grid: Grid, wkts: tuple[str, str], processes: int)
 
 
 class _Child:
-    """A ``python -m ingest._cells`` process computing one :func:`cells_of` call."""
+    """A ``python -m ingest._cells`` process computing one :func:`cells_of` call.
+
+    Its pickled arguments go in, and its pickled answer comes out, through temporary files
+    (stdin and stdout): nothing waits on a pipe while this process computes its own half.
+    """
 
     def __init__(self, args: tuple[Any, ...]) -> None:
         # The child finds ``ingest`` where this process found it, whatever the working folder.
         root = str(Path(ingest.__file__).resolve().parent.parent)
         paths = [root, *filter(None, [os.environ.get("PYTHONPATH")])]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
-        self.payload = pickle.dumps(args, protocol=pickle.HIGHEST_PROTOCOL)
         self.output = tempfile.TemporaryFile()
-        try:
-            self.process: subprocess.Popen[bytes] | None = subprocess.Popen(
-                [sys.executable, "-m", _CHILD_MODULE],
-                stdin=subprocess.PIPE,
-                stdout=self.output,
-                env=env,
-            )
-        except OSError:
-            self.process = None
-            return
-        # The child reads its whole input first; the pipe takes it while this process goes on.
-        self.feeder = threading.Thread(target=self._feed, daemon=True)
-        self.feeder.start()
+        self.process: subprocess.Popen[bytes] | None = None
+        with tempfile.TemporaryFile() as given:
+            pickle.dump(args, given, protocol=pickle.HIGHEST_PROTOCOL)
+            given.seek(0)
+            with contextlib.suppress(OSError):
+                self.process = subprocess.Popen(
+                    [sys.executable, "-m", _CHILD_MODULE], stdin=given, stdout=self.output, env=env
+                )
 
     def __enter__(self) -> _Child:
         return self
@@ -265,16 +268,10 @@ class _Child:
             self.process.wait()
         self.output.close()
 
-    def _feed(self) -> None:
-        assert self.process is not None and self.process.stdin is not None
-        with contextlib.suppress(OSError), self.process.stdin as stdin:
-            stdin.write(self.payload)
-
     def result(self) -> Cells | None:
         """The child's cells, its exception raised here, or None when it did not finish."""
         if self.process is None or self.process.wait() != 0:
             return None
-        self.feeder.join()
         self.output.seek(0)
         try:
             status, value = pickle.load(self.output)

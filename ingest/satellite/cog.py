@@ -65,10 +65,9 @@ def encode_true_colour(
     blue: npt.NDArray[np.floating[Any]],
 ) -> npt.NDArray[np.uint8]:
     """(3, rows, cols) uint8: reflectance 0–0.3 → 1–255 (clipped), 0 where any band is NaN."""
-    bands = (red, green, blue)
     invalid = ~(np.isfinite(red) & np.isfinite(green) & np.isfinite(blue))
     out = np.empty((3, *np.shape(red)), dtype=np.uint8)
-    for k, values in enumerate(bands):
+    for k, values in enumerate((red, green, blue)):
         # In place on one float64 copy per band (a strip is millions of pixels).
         scaled = np.array(values, dtype=np.float64, copy=True)
         with np.errstate(invalid="ignore"):

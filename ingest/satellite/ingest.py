@@ -41,7 +41,6 @@ Decisions:
 
 from __future__ import annotations
 
-import os
 import uuid
 import warnings
 from collections.abc import Callable, Mapping
@@ -107,8 +106,6 @@ JOB_KIND: Final = "satellite_ingest"
 MIN_VALID_PIXELS: Final = 3
 TRUE_COLOUR: Final = "truecolor"  # the kind tiles.raster serves as /tiles/scenes/{id}/truecolor
 _TRUE_COLOUR_BANDS: Final = ("red", "green", "blue")
-#: CPUs this process may use: the coverage of a county's plots is split over two of them.
-_CPUS: Final = len(os.sched_getaffinity(0))
 
 Progress = Callable[[int, int], None]
 
@@ -370,7 +367,7 @@ def _prepare(
         with session_scope(engine) as session:
             plots = plots_touching(session, footprint)
         coverage = (
-            compute_coverage(plots, grid, id_column="id", processes=_CPUS) if len(plots) else None
+            compute_coverage(plots, grid, id_column="id", processes=2) if len(plots) else None
         )
 
         def rows(strips: StripResult) -> SceneRows:

@@ -72,9 +72,15 @@ def test_two_processes_give_the_one_process_coverage(split_small):
 def test_below_the_threshold_or_on_one_cpu_nothing_is_started(split_small, monkeypatch):
     plots = random_plots(40)
     compute_coverage(plots, GRID, id_column="id", processes=1)
+    with monkeypatch.context() as one_cpu:
+        one_cpu.setattr(_coverage.os, "sched_getaffinity", lambda pid: {0})
+        compute_coverage(plots, GRID, id_column="id", processes=2)
     monkeypatch.setattr(_coverage, "SPLIT_MIN_PLOTS", 41)
     compute_coverage(plots, GRID, id_column="id", processes=2)
     assert split_small == []
+    monkeypatch.setattr(_coverage, "SPLIT_MIN_PLOTS", 10)  # the control: now it splits
+    compute_coverage(plots, GRID, id_column="id", processes=2)
+    assert len(split_small) == 1
 
 
 def test_a_child_that_cannot_start_leaves_the_work_here(split_small, monkeypatch, caplog):

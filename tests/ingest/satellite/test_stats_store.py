@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,6 +43,11 @@ REASONS = (
     FLAG_IMPLAUSIBLE_RADIOMETRY,
 )
 Key = tuple[int, str, datetime, str]
+
+
+def _plot_ids(engine: Engine) -> list[int]:
+    with engine.connect() as conn:
+        return [int(i) for i in conn.execute(text("SELECT id FROM plots ORDER BY id")).scalars()]
 
 
 def _scene(engine: Engine, source: str, key: str, when: datetime) -> int:
@@ -116,9 +122,7 @@ def test_random_stores_keep_observations_and_latest_values_as_the_rules_say(
     plots: Engine, seed: int
 ) -> None:
     rng = random.Random(seed)
-    with plots.connect() as conn:
-        ids = conn.execute(text("SELECT id FROM plots ORDER BY id")).scalars()
-        plot_ids = [int(i) for i in ids]
+    plot_ids = _plot_ids(plots)
     model: dict[Key, dict[str, Any]] = {}
     last: dict[tuple[datetime, str, str], dict[str, StatsTable]] = {}
     for _ in range(30):
@@ -199,19 +203,17 @@ def _clear_table(plot_ids: list[int]) -> StatsTable:
     rng = random.Random(7)
     table = _table(rng, plot_ids)
     n = len(plot_ids)
-    fields = {
-        **table.__dict__,
-        "mean": np.linspace(0.2, 0.8, n),
-        "total_weight": np.full(n, 20.0),
-        "flagged": np.zeros(n, dtype=bool),
-        "flag_reason": np.full(n, None, dtype=object),
-    }
-    return StatsTable(**fields)
+    return replace(
+        table,
+        mean=np.linspace(0.2, 0.8, n),
+        total_weight=np.full(n, 20.0),
+        flagged=np.zeros(n, dtype=bool),
+        flag_reason=np.full(n, None, dtype=object),
+    )
 
 
 def test_deleting_plots_and_scenes_deletes_their_statistics(plots: Engine) -> None:
-    with plots.connect() as conn:
-        ids = [int(i) for i in conn.execute(text("SELECT id FROM plots ORDER BY id")).scalars()]
+    ids = _plot_ids(plots)
     first = _scene(plots, "local", "one", DATES[0])
     second = _scene(plots, "local", "two", DATES[1])
     _store(plots, first, DATES[0], {"NDVI": _clear_table(ids)})
@@ -238,8 +240,7 @@ def test_deleting_plots_and_scenes_deletes_their_statistics(plots: Engine) -> No
 
 
 def test_a_plot_deleted_after_it_was_read_gets_no_rows(plots: Engine) -> None:
-    with plots.connect() as conn:
-        ids = [int(i) for i in conn.execute(text("SELECT id FROM plots ORDER BY id")).scalars()]
+    ids = _plot_ids(plots)
     scene = _scene(plots, "local", "one", DATES[0])
     tables = {"NDVI": _clear_table(ids)}  # computed while the plot still existed
     with plots.begin() as conn:
@@ -248,10 +249,6 @@ def test_a_plot_deleted_after_it_was_read_gets_no_rows(plots: Engine) -> None:
     stored = _count(plots, "SELECT count(*) FROM plot_index_stats")
     assert stored == len(ids) - 1
     assert _count(plots, f"SELECT count(*) FROM plot_index_stats WHERE plot_id = {ids[-1]}") == 0
-
-
-def _with(table: StatsTable, **fields: Any) -> StatsTable:
-    return StatsTable(**{**table.__dict__, **fields})
 
 
 def _stored(engine: Engine) -> dict[int, tuple[int, float]]:
@@ -269,11 +266,20 @@ def _stored(engine: Engine) -> dict[int, tuple[int, float]]:
 
 def _two_scenes(engine: Engine) -> tuple[list[int], StatsTable, StatsTable]:
     """Plot ids, a clear table, and one whose odd plots are clearer (the rest less clear)."""
-    with engine.connect() as conn:
-        ids = [int(i) for i in conn.execute(text("SELECT id FROM plots ORDER BY id")).scalars()]
+    ids = _plot_ids(engine)
     first = _clear_table(ids)
     clearer = np.array([0.9 if k % 2 else 0.3 for k in range(len(ids))])
-    return ids, first, _with(first, clear_fraction=clearer, mean=first.mean + 0.01)
+    return ids, first, replace(first, clear_fraction=clearer, mean=first.mean + 0.01)
+
+
+def _by_the_rule(
+    ids: list[int], first: int, first_table: StatsTable, second: int
+) -> dict[int, tuple[int, float]]:
+    """What _stored gives after _two_scenes' tables: odd plots clearer in the second (0.9)."""
+    return {
+        plot: (second, 0.9) if k % 2 else (first, float(first_table.clear_fraction[k]))
+        for k, plot in enumerate(ids)
+    }
 
 
 def test_a_key_held_by_a_moved_scene_falls_back_to_the_upsert(plots: Engine, caplog) -> None:
@@ -287,11 +293,7 @@ def test_a_key_held_by_a_moved_scene_falls_back_to_the_upsert(plots: Engine, cap
     with caplog.at_level("INFO", logger="ingest.satellite._stats_db"):
         _store(plots, second, DATES[0], {"NDVI": second_table})
     assert "a key exists; upserting" in caplog.text
-    expected = {
-        plot: (second, 0.9) if k % 2 else (first, float(first_table.clear_fraction[k]))
-        for k, plot in enumerate(ids)
-    }
-    assert _stored(plots) == expected
+    assert _stored(plots) == _by_the_rule(ids, first, first_table, second)
 
 
 def test_the_first_scene_of_a_time_goes_in_without_a_conflict(plots: Engine, caplog) -> None:
@@ -335,11 +337,7 @@ def test_two_tiles_of_one_time_stored_at_once_follow_the_rule(plots: Engine) -> 
             time.sleep(0.05)
     waiter.join(60)
     assert not errors
-    expected = {
-        plot: (second, 0.9) if k % 2 else (first, float(first_table.clear_fraction[k]))
-        for k, plot in enumerate(ids)
-    }
-    assert _stored(plots) == expected
+    assert _stored(plots) == _by_the_rule(ids, first, first_table, second)
 
 
 _WAITING_ON_A_LOCK = (
